@@ -1,0 +1,573 @@
+//! Full verification: re-read every stored entry, rebuild the tree, compare every tile and
+//! every checkpoint, and name the first damage precisely (index, file, offset, kind).
+//!
+//! Works on a damaged ledger: it reads the files directly and never opens a [`crate::Ledger`].
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::hash::{Hash, leaf_hash};
+use crate::note::{Checkpoint, NoteVerifier};
+use crate::store::{
+    FRAME_LEN, HEADER_LEN, HISTORY_RECORD_LEN, HistoryRecord, INDEX_MAGIC, LedgerError,
+    SEGMENT_MAGIC, list_segments, segment_paths, split_frame,
+};
+use crate::tiles::{FullTile, TILE_WIDTH, TileId, TreeEdge, full_tiles, tile_hashes};
+
+/// What kind of damage was found. Ordered roughly by how directly it implicates entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DamageKind {
+    /// An entry's bytes differ from what was sealed.
+    Changed,
+    /// An entry that was sealed is gone (later entries moved up).
+    Missing,
+    /// Two entries swapped places.
+    Reordered,
+    /// Stored entries end before what tiles or checkpoints cover, or a record is cut off.
+    Truncated,
+    /// A stored hash tile differs from the tile the entries produce.
+    TileMismatch,
+    /// A checkpoint does not verify with the log key.
+    BadSignature,
+    /// A validly signed checkpoint whose root the stored entries do not reproduce.
+    CheckpointMismatch,
+    /// A file header or index that does not match the data.
+    Structure,
+}
+
+impl DamageKind {
+    /// Lowercase name for messages and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DamageKind::Changed => "changed",
+            DamageKind::Missing => "missing",
+            DamageKind::Reordered => "reordered",
+            DamageKind::Truncated => "truncated",
+            DamageKind::TileMismatch => "tile-mismatch",
+            DamageKind::BadSignature => "bad-signature",
+            DamageKind::CheckpointMismatch => "checkpoint-mismatch",
+            DamageKind::Structure => "structure",
+        }
+    }
+}
+
+/// One finding: what, where, and a sentence of why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    /// Kind of damage.
+    pub kind: DamageKind,
+    /// First affected entry index, when the damage is about entries.
+    pub index: Option<u64>,
+    /// File holding the damage.
+    pub file: PathBuf,
+    /// Byte offset in that file.
+    pub offset: Option<u64>,
+    /// Human-readable detail.
+    pub detail: String,
+}
+
+impl fmt::Display for Damage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind.as_str())?;
+        if let Some(i) = self.index {
+            write!(f, " at entry {i}")?;
+        }
+        write!(f, " in {}", self.file.display())?;
+        if let Some(o) = self.offset {
+            write!(f, " offset {o}")?;
+        }
+        write!(f, ": {}", self.detail)
+    }
+}
+
+/// Outcome of [`verify`]: what was checked and what was wrong.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyReport {
+    /// Entries read.
+    pub entries: u64,
+    /// Bytes of segment data read.
+    pub bytes: u64,
+    /// Full tiles compared.
+    pub tiles: u64,
+    /// Checkpoints whose signature and root were checked.
+    pub checkpoints: u64,
+    /// Root of the tree the stored entries produce.
+    pub root: Hash,
+    /// Damage found, first (by entry order) first; empty when clean.
+    pub damage: Vec<Damage>,
+}
+
+impl VerifyReport {
+    /// True when no damage was found.
+    pub fn is_clean(&self) -> bool {
+        self.damage.is_empty()
+    }
+}
+
+/// Keep reports readable on badly damaged ledgers.
+const MAX_DAMAGE: usize = 100;
+
+/// Verifies the ledger in `dir` against `verifier`; `progress(done, total)` is called with
+/// segment bytes read. Errors only when the ledger cannot be read at all.
+pub fn verify(
+    dir: &Path,
+    verifier: &NoteVerifier,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, LedgerError> {
+    let seg_dir = dir.join("segments");
+    let firsts = list_segments(&seg_dir)?;
+    let total: u64 = firsts
+        .iter()
+        .map(|&f| {
+            fs::metadata(segment_paths(&seg_dir, f).0)
+                .map(|m| m.len())
+                .unwrap_or(0)
+        })
+        .sum();
+    let mut v = Verifier {
+        dir: dir.to_owned(),
+        report: VerifyReport::default(),
+        edge: TreeEdge::new(),
+        checkpoints: Vec::new(),
+        next_checkpoint: 0,
+        entries_damaged: false,
+        pending: Vec::new(),
+    };
+    v.load_checkpoints(verifier)?;
+
+    let mut expected_first = 0u64;
+    for &first in &firsts {
+        let (seg_path, idx_path) = segment_paths(&seg_dir, first);
+        if first != expected_first {
+            v.damage(Damage {
+                kind: if first > expected_first {
+                    DamageKind::Missing
+                } else {
+                    DamageKind::Reordered
+                },
+                index: Some(expected_first),
+                file: seg_path.clone(),
+                offset: Some(0),
+                detail: format!(
+                    "segment starts at entry {first}, but the previous segments end at {expected_first}"
+                ),
+            });
+        }
+        let count = v.segment(&seg_path, &idx_path, first, total, progress)?;
+        expected_first = first + count;
+        if count == 0 && first == expected_first && firsts.last() != Some(&first) {
+            break;
+        }
+    }
+    v.finish();
+    Ok(v.report)
+}
+
+struct Verifier {
+    dir: PathBuf,
+    report: VerifyReport,
+    edge: TreeEdge,
+    /// Valid checkpoints (size, root), ascending.
+    checkpoints: Vec<(u64, Hash)>,
+    next_checkpoint: usize,
+    entries_damaged: bool,
+    /// Leaves and locations of the level-0 tile being filled, for classifying damage.
+    pending: Vec<(Hash, PathBuf, u64)>,
+}
+
+impl Verifier {
+    fn damage(&mut self, d: Damage) {
+        if self.report.damage.len() < MAX_DAMAGE {
+            self.report.damage.push(d);
+        }
+    }
+
+    fn load_checkpoints(&mut self, verifier: &NoteVerifier) -> Result<(), LedgerError> {
+        let path = self.dir.join("checkpoints.log");
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(source) => {
+                return Err(LedgerError::Io {
+                    op: "read",
+                    path,
+                    source,
+                });
+            }
+        };
+        let mut last_size = None;
+        for (i, chunk) in bytes.chunks(HISTORY_RECORD_LEN as usize).enumerate() {
+            let offset = i as u64 * HISTORY_RECORD_LEN;
+            if chunk.len() < HISTORY_RECORD_LEN as usize {
+                self.damage(Damage {
+                    kind: DamageKind::Truncated,
+                    index: None,
+                    file: path.clone(),
+                    offset: Some(offset),
+                    detail: format!("checkpoint record cut off after {} bytes", chunk.len()),
+                });
+                break;
+            }
+            let rec = HistoryRecord::parse(chunk);
+            let note = rec.note(verifier.name());
+            match Checkpoint::open(&note, verifier) {
+                Ok(cp) => {
+                    if last_size.is_some_and(|s| cp.size <= s) {
+                        self.damage(Damage {
+                            kind: DamageKind::Reordered,
+                            index: None,
+                            file: path.clone(),
+                            offset: Some(offset),
+                            detail: format!(
+                                "checkpoint of size {} follows one of size {}",
+                                cp.size,
+                                last_size.unwrap_or(0)
+                            ),
+                        });
+                        continue;
+                    }
+                    last_size = Some(cp.size);
+                    self.checkpoints.push((cp.size, cp.root));
+                }
+                Err(e) => self.damage(Damage {
+                    kind: DamageKind::BadSignature,
+                    index: None,
+                    file: path.clone(),
+                    offset: Some(offset),
+                    detail: format!("checkpoint #{i} (size {}): {e}", rec.size),
+                }),
+            }
+        }
+        let latest_path = self.dir.join("checkpoint");
+        if let Ok(note) = fs::read_to_string(&latest_path) {
+            match Checkpoint::open(&note, verifier) {
+                Ok(cp) if self.checkpoints.last() == Some(&(cp.size, cp.root)) => {}
+                Ok(cp) => self.damage(Damage {
+                    kind: DamageKind::CheckpointMismatch,
+                    index: None,
+                    file: latest_path,
+                    offset: None,
+                    detail: format!(
+                        "latest checkpoint (size {}) is not the last one in the history",
+                        cp.size
+                    ),
+                }),
+                Err(e) => self.damage(Damage {
+                    kind: DamageKind::BadSignature,
+                    index: None,
+                    file: latest_path,
+                    offset: None,
+                    detail: e.to_string(),
+                }),
+            }
+        }
+        self.report.checkpoints = self.checkpoints.len() as u64;
+        Ok(())
+    }
+
+    /// Reads one segment; returns how many whole entries it held.
+    fn segment(
+        &mut self,
+        seg_path: &Path,
+        idx_path: &Path,
+        first: u64,
+        total: u64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, LedgerError> {
+        let io = |op, p: &Path| {
+            let p = p.to_owned();
+            move |source| LedgerError::Io {
+                op,
+                path: p,
+                source,
+            }
+        };
+        let offsets = read_index(idx_path, first);
+        if let Err(detail) = &offsets {
+            self.damage(Damage {
+                kind: DamageKind::Structure,
+                index: Some(first),
+                file: idx_path.to_owned(),
+                offset: Some(0),
+                detail: detail.clone(),
+            });
+        }
+        let offsets = offsets.unwrap_or_default();
+        let file = File::open(seg_path).map_err(io("open", seg_path))?;
+        let mut r = BufReader::with_capacity(4 << 20, file);
+        let mut header = [0u8; HEADER_LEN as usize];
+        if r.read_exact(&mut header).is_err()
+            || &header[..8] != SEGMENT_MAGIC
+            || header[8..] != first.to_le_bytes()
+        {
+            self.damage(Damage {
+                kind: DamageKind::Structure,
+                index: Some(first),
+                file: seg_path.to_owned(),
+                offset: Some(0),
+                detail: "bad segment header (magic, version or first index)".into(),
+            });
+            return Ok(0);
+        }
+        let mut offset = HEADER_LEN;
+        let mut count = 0u64;
+        let mut body = Vec::new();
+        let mut index_reported = false;
+        loop {
+            let index = first + count;
+            let mut frame = [0u8; FRAME_LEN as usize];
+            match read_full(&mut r, &mut frame).map_err(io("read", seg_path))? {
+                0 => break,
+                n if n < frame.len() => {
+                    self.truncated(index, seg_path, offset, "record frame cut off");
+                    break;
+                }
+                _ => {}
+            }
+            let (len, crc) = split_frame(&frame);
+            body.resize(len as usize, 0);
+            if read_full(&mut r, &mut body).map_err(io("read", seg_path))? < body.len() {
+                self.truncated(index, seg_path, offset, "record body cut off");
+                break;
+            }
+            if !index_reported && offsets.get(count as usize).is_some_and(|&o| o != offset) {
+                index_reported = true;
+                self.damage(Damage {
+                    kind: DamageKind::Structure,
+                    index: Some(index),
+                    file: idx_path.to_owned(),
+                    offset: Some(HEADER_LEN + 8 * count),
+                    detail: format!(
+                        "offset index says {}, the record is at {offset}",
+                        offsets[count as usize]
+                    ),
+                });
+            }
+            let leaf = leaf_hash(&body);
+            if crc32fast::hash(&body) != crc && !self.entries_damaged {
+                self.entries_damaged = true;
+                self.damage(Damage {
+                    kind: DamageKind::Changed,
+                    index: Some(index),
+                    file: seg_path.to_owned(),
+                    offset: Some(offset),
+                    detail: format!("entry {index} does not match its record checksum"),
+                });
+            }
+            self.push(leaf, seg_path, offset)?;
+            offset += FRAME_LEN + len as u64;
+            count += 1;
+            self.report.entries += 1;
+            self.report.bytes += FRAME_LEN + len as u64;
+            if count % 65536 == 0 {
+                progress(self.report.bytes, total);
+            }
+        }
+        progress(self.report.bytes, total);
+        Ok(count)
+    }
+
+    fn truncated(&mut self, index: u64, file: &Path, offset: u64, what: &str) {
+        self.entries_damaged = true;
+        self.damage(Damage {
+            kind: DamageKind::Truncated,
+            index: Some(index),
+            file: file.to_owned(),
+            offset: Some(offset),
+            detail: what.into(),
+        });
+    }
+
+    fn push(&mut self, leaf: Hash, file: &Path, offset: u64) -> Result<(), LedgerError> {
+        self.pending.push((leaf, file.to_owned(), offset));
+        let mut tiles = Vec::new();
+        self.edge.push(leaf, &mut tiles);
+        for tile in tiles {
+            self.compare_tile(&tile)?;
+        }
+        let size = self.edge.size();
+        while let Some(&(cp_size, cp_root)) = self.checkpoints.get(self.next_checkpoint) {
+            if cp_size > size {
+                break;
+            }
+            self.next_checkpoint += 1;
+            let root = self.edge.root();
+            if root != cp_root && !self.entries_damaged {
+                self.entries_damaged = true;
+                self.damage(Damage {
+                    kind: DamageKind::CheckpointMismatch,
+                    index: Some(size - 1),
+                    file: self.dir.join("checkpoints.log"),
+                    offset: None,
+                    detail: format!(
+                        "signed checkpoint of size {cp_size} has root {cp_root}, the stored entries give {root}"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares a tile the entries produced with the stored one.
+    fn compare_tile(&mut self, tile: &FullTile) -> Result<(), LedgerError> {
+        let path = self.dir.join(tile.id.path(None));
+        self.report.tiles += 1;
+        let stored = match fs::read(&path) {
+            Ok(b) => tile_hashes(&b).filter(|h| h.len() == TILE_WIDTH as usize),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(LedgerError::Io {
+                    op: "read tile",
+                    path,
+                    source,
+                });
+            }
+        };
+        let pending = if tile.id.level == 0 {
+            std::mem::take(&mut self.pending)
+        } else {
+            Vec::new()
+        };
+        let Some(stored) = stored else {
+            if !self.entries_damaged {
+                self.damage(Damage {
+                    kind: DamageKind::TileMismatch,
+                    index: None,
+                    file: path,
+                    offset: None,
+                    detail: "tile is missing or not 8192 bytes".into(),
+                });
+            }
+            return Ok(());
+        };
+        if stored == tile.hashes || self.entries_damaged {
+            return Ok(());
+        }
+        if tile.id.level > 0 {
+            self.entries_damaged = true;
+            let j = first_difference(&stored, &tile.hashes);
+            self.damage(Damage {
+                kind: DamageKind::TileMismatch,
+                index: None,
+                file: path,
+                offset: Some(32 * j as u64),
+                detail: format!(
+                    "hash {j} of level-{} tile {} differs from the tile below it (tiles altered)",
+                    tile.id.level, tile.id.index
+                ),
+            });
+            return Ok(());
+        }
+        let j = first_difference(&stored, &tile.hashes);
+        let index = tile.id.index * TILE_WIDTH + j as u64;
+        let got = &tile.hashes;
+        let kind = if j + 1 < got.len() && got[j] == stored[j + 1] && got[j + 1] == stored[j] {
+            DamageKind::Reordered
+        } else if j + 1 < got.len() && got[j] == stored[j + 1] {
+            DamageKind::Missing
+        } else if stored[j..].iter().any(|h| *h == got[j]) || got[j..].contains(&stored[j]) {
+            DamageKind::Reordered
+        } else {
+            DamageKind::Changed
+        };
+        let detail = match kind {
+            DamageKind::Reordered => format!("entry {index} is out of place"),
+            DamageKind::Missing => format!("entry {index} was removed; later entries moved up"),
+            _ => format!(
+                "entry {index} hashes to {} but was sealed as {}",
+                got[j], stored[j]
+            ),
+        };
+        self.entries_damaged = true;
+        let (file, offset) = pending
+            .get(j)
+            .map(|(_, f, o)| (f.clone(), Some(*o)))
+            .unwrap_or((path, None));
+        self.damage(Damage {
+            kind,
+            index: Some(index),
+            file,
+            offset,
+            detail,
+        });
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        let size = self.edge.size();
+        self.report.root = self.edge.root();
+        if let Some(&(cp_size, _)) = self.checkpoints.last() {
+            if cp_size > size && !self.entries_damaged {
+                self.damage(Damage {
+                    kind: DamageKind::Truncated,
+                    index: Some(size),
+                    file: self.dir.join("segments"),
+                    offset: None,
+                    detail: format!(
+                        "the ledger holds {size} entries but a checkpoint of size {cp_size} was signed"
+                    ),
+                });
+                self.entries_damaged = true;
+            }
+        }
+        let next_tile = TileId {
+            level: 0,
+            index: full_tiles(size, 0),
+        };
+        if !self.entries_damaged && self.dir.join(next_tile.path(None)).exists() {
+            self.damage(Damage {
+                kind: DamageKind::Truncated,
+                index: Some(size),
+                file: self.dir.join("segments"),
+                offset: None,
+                detail: format!(
+                    "the ledger holds {size} entries but tile {} covers more",
+                    next_tile.path(None)
+                ),
+            });
+        }
+        // Report in entry order so the first damage is the first bad entry.
+        self.report
+            .damage
+            .sort_by_key(|d| (d.index.is_none(), d.index.unwrap_or(u64::MAX)));
+    }
+}
+
+fn first_difference(a: &[Hash], b: &[Hash]) -> usize {
+    a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(0)
+}
+
+fn read_index(path: &Path, first: u64) -> Result<Vec<u64>, String> {
+    let bytes = fs::read(path).map_err(|e| format!("cannot read offset index: {e}"))?;
+    if bytes.len() < HEADER_LEN as usize
+        || &bytes[..8] != INDEX_MAGIC
+        || bytes[8..16] != first.to_le_bytes()
+    {
+        return Err("bad offset-index header".into());
+    }
+    Ok(bytes[HEADER_LEN as usize..]
+        .chunks_exact(8)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            u64::from_le_bytes(b)
+        })
+        .collect())
+}
+
+/// Reads until `buf` is full or EOF; returns bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
