@@ -1,1 +1,252 @@
-//! placeholder
+//! Evident's state database: [`StateDb`] keeps what is not evidence but must survive a
+//! restart — registered sources and their ingest credentials (stored as SHA-256 hashes,
+//! shown once). SQLite today; the narrow API keeps PostgreSQL a drop-in later.
+//!
+//! ```
+//! use evident_store::StateDb;
+//! let dir = tempfile::tempdir()?;
+//! let db = StateDb::open(&dir.path().join("state.db"))?;
+//! let token = db.add_source(&"okta".parse()?, evident_model::Format::Okta)?;
+//! assert!(db.authenticate_ingest("okta", &token)?);
+//! assert!(!db.authenticate_ingest("okta", "evd_wrong")?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use evident_model::{Format, SourceName};
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &["CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        format TEXT NOT NULL,
+        created_at_ns INTEGER NOT NULL
+    );
+    CREATE TABLE ingest_tokens (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER NOT NULL REFERENCES sources(id),
+        token_sha256 BLOB NOT NULL UNIQUE,
+        created_at_ns INTEGER NOT NULL,
+        last_used_at_ns INTEGER
+    );"];
+
+/// Errors from the state database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite failed (I/O, corruption, locked).
+    #[error("state database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// `add_source` for a name that is taken.
+    #[error("source {0:?} already exists")]
+    SourceExists(String),
+    /// A stored value this version does not understand.
+    #[error("state database holds an invalid {what}: {value:?}")]
+    Invalid {
+        /// Which field.
+        what: &'static str,
+        /// The stored value.
+        value: String,
+    },
+    /// No randomness available for a token.
+    #[error("cannot generate a token: {0}")]
+    Random(String),
+}
+
+/// A registered source.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Source {
+    /// Stable numeric id.
+    pub id: i64,
+    /// Unique name.
+    pub name: SourceName,
+    /// Declared format.
+    #[serde(serialize_with = "format_name")]
+    pub format: Format,
+    /// Registration time, ns since the epoch.
+    pub created_at_ns: i64,
+}
+
+fn format_name<S: serde::Serializer>(f: &Format, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(f.as_str())
+}
+
+/// The state database; cheap to share behind an `Arc`.
+pub struct StateDb {
+    conn: Mutex<Connection>,
+}
+
+impl StateDb {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<StateDb, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let tx = conn.transaction()?;
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            tx.execute_batch(m)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()?;
+        Ok(StateDb {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic mid-statement leaves SQLite consistent (statements are atomic).
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers a source and returns its ingest token. Only the token's hash is kept, so
+    /// this is the one time it can be shown.
+    pub fn add_source(&self, name: &SourceName, format: Format) -> Result<String, StoreError> {
+        let token = new_token()?;
+        let now = now_ns();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let inserted = tx.execute(
+            "INSERT INTO sources (name, format, created_at_ns) VALUES (?1, ?2, ?3)
+             ON CONFLICT(name) DO NOTHING",
+            params![name.as_str(), format.as_str(), now],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::SourceExists(name.to_string()));
+        }
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO ingest_tokens (source_id, token_sha256, created_at_ns) VALUES (?1, ?2, ?3)",
+            params![id, token_hash(&token), now],
+        )?;
+        tx.commit()?;
+        Ok(token)
+    }
+
+    /// The source called `name`, if registered.
+    pub fn source(&self, name: &str) -> Result<Option<Source>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT id, name, format, created_at_ns FROM sources WHERE name = ?1",
+                [name],
+                row_to_parts,
+            )
+            .optional()?
+            .map(parts_to_source)
+            .transpose()
+    }
+
+    /// All sources, by name.
+    pub fn sources(&self) -> Result<Vec<Source>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT id, name, format, created_at_ns FROM sources ORDER BY name")?;
+        let rows = stmt.query_map([], row_to_parts)?;
+        rows.map(|r| parts_to_source(r?)).collect()
+    }
+
+    /// True when `token` is a live ingest credential for source `name`; records its use.
+    pub fn authenticate_ingest(&self, name: &str, token: &str) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let updated = conn.execute(
+            "UPDATE ingest_tokens SET last_used_at_ns = ?3
+             WHERE token_sha256 = ?1
+               AND source_id = (SELECT id FROM sources WHERE name = ?2)",
+            params![token_hash(token), name, now_ns()],
+        )?;
+        Ok(updated == 1)
+    }
+}
+
+type SourceParts = (i64, String, String, i64);
+
+fn row_to_parts(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceParts> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn parts_to_source((id, name, format, created_at_ns): SourceParts) -> Result<Source, StoreError> {
+    Ok(Source {
+        id,
+        name: name.parse().map_err(|_| StoreError::Invalid {
+            what: "source name",
+            value: name.clone(),
+        })?,
+        format: format.parse().map_err(|_| StoreError::Invalid {
+            what: "format",
+            value: format.clone(),
+        })?,
+        created_at_ns,
+    })
+}
+
+/// `evd_` + 32 random bytes, URL-safe base64: recognisable in secret scanners.
+fn new_token() -> Result<String, StoreError> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| StoreError::Random(e.to_string()))?;
+    Ok(format!("evd_{}", URL_SAFE_NO_PAD.encode(b)))
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_bound_to_their_source_and_stored_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let db = StateDb::open(&path).unwrap();
+        let okta = db
+            .add_source(&"okta".parse().unwrap(), Format::Okta)
+            .unwrap();
+        let gh = db
+            .add_source(&"github".parse().unwrap(), Format::GitHub)
+            .unwrap();
+        assert!(okta.starts_with("evd_") && okta.len() == 47);
+        assert!(db.authenticate_ingest("okta", &okta).unwrap());
+        assert!(!db.authenticate_ingest("okta", &gh).unwrap());
+        assert!(!db.authenticate_ingest("nope", &okta).unwrap());
+        drop(db);
+        let raw = std::fs::read(&path).unwrap();
+        assert!(!raw.windows(okta.len()).any(|w| w == okta.as_bytes()));
+        let db = StateDb::open(&path).unwrap();
+        let names: Vec<String> = db
+            .sources()
+            .unwrap()
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect();
+        assert_eq!(names, ["github", "okta"]);
+        assert_eq!(db.source("okta").unwrap().unwrap().format, Format::Okta);
+        assert!(db.source("aws").unwrap().is_none());
+    }
+
+    #[test]
+    fn duplicate_source_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StateDb::open(&dir.path().join("s.db")).unwrap();
+        db.add_source(&"app".parse().unwrap(), Format::JsonApp)
+            .unwrap();
+        let err = db
+            .add_source(&"app".parse().unwrap(), Format::Text)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "source \"app\" already exists");
+    }
+}
