@@ -1,1 +1,235 @@
-fn main() {}
+//! `evident`: the one binary. Each subcommand is a thin layer over the library crates;
+//! errors print as one line (`error: what: where: why`) with exit code 2, and checks that
+//! find a problem (verify) exit 1.
+
+mod bench;
+mod demo;
+mod import;
+mod log;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use evident_server::{DataDir, Evident};
+
+/// Evident: tamper-evident log collection and SOC 2 evidence.
+#[derive(Parser)]
+#[command(name = "evident", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Clone)]
+struct Global {
+    /// Data directory (config, key, ledger, state).
+    #[arg(long, global = true, env = "EVIDENT_DATA")]
+    data: Option<PathBuf>,
+}
+
+impl Global {
+    fn data_dir(&self) -> DataDir {
+        DataDir::new(
+            self.data
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("evident-data")),
+        )
+    }
+
+    fn open(&self) -> anyhow::Result<Evident> {
+        let data = self.data_dir();
+        Evident::open(&data).with_context(|| format!("opening {}", data.root().display()))
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a data directory: config, signing key (mode 0600), empty ledger.
+    Init {
+        /// Log origin (checkpoint first line); default evident.local/<hostname>.
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Manage sources.
+    #[command(subcommand)]
+    Source(SourceCommand),
+    /// Append records from files ('-' = stdin; gzip detected) to the ledger.
+    Ingest {
+        /// Source the records come from.
+        #[arg(long)]
+        source: String,
+        /// Files to read.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Run the HTTP server.
+    Serve {
+        /// Listen address (default from config, 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Print the latest signed checkpoint (signing a new one if the tree grew).
+    Checkpoint,
+    /// Print the log's verifier key.
+    Key,
+    /// Show one ledger entry.
+    Entry {
+        /// Entry index.
+        index: u64,
+        /// Write the exact entry bytes (the leaf preimage) instead of JSON.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Print inclusion and consistency proofs.
+    #[command(subcommand)]
+    Proof(ProofCommand),
+    /// Re-read and re-hash everything; exit 1 on damage.
+    Verify {
+        /// One JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build a month of realistic activity for a fictional company and serve it.
+    Demo(demo::DemoArgs),
+    /// Measure throughput.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum SourceCommand {
+    /// Register a source and print its ingest token (shown once).
+    Add {
+        /// Source name (a-z, 0-9, '.', '_', '-').
+        name: String,
+        /// Log format.
+        #[arg(long)]
+        format: String,
+    },
+    /// List sources.
+    List {
+        /// NDJSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProofCommand {
+    /// A C2SP tlog-proof for entry N against the checkpoint of size S.
+    Inclusion {
+        /// Entry index.
+        #[arg(long)]
+        index: u64,
+        /// Checkpoint size (default: latest).
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// RFC 9162 consistency proof between checkpoints of size A and B.
+    Consistency {
+        /// Older size.
+        #[arg(long)]
+        from: u64,
+        /// Newer size (default: latest).
+        #[arg(long)]
+        to: Option<u64>,
+        /// JSON {"from","to","from_root","to_root","proof"}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Exit status of a command that ran: clean, or a check that found problems.
+pub(crate) enum Outcome {
+    Clean,
+    Problems,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EVIDENT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let g = cli.global;
+    match cli.command {
+        Command::Init { origin } => log::init(&g.data_dir(), origin),
+        Command::Source(SourceCommand::Add { name, format }) => {
+            import::source_add(&g.open()?, &name, &format)
+        }
+        Command::Source(SourceCommand::List { json }) => import::source_list(&g.open()?, json),
+        Command::Ingest { source, files } => import::ingest_files(&g.open()?, &source, &files),
+        Command::Serve { listen } => serve(g.open()?, listen),
+        Command::Checkpoint => log::checkpoint(&g.open()?),
+        Command::Key => log::key(&g.data_dir()),
+        Command::Entry { index, raw } => log::entry(&g.open()?, index, raw),
+        Command::Proof(ProofCommand::Inclusion { index, size }) => {
+            log::inclusion(&g.open()?, index, size)
+        }
+        Command::Proof(ProofCommand::Consistency { from, to, json }) => {
+            log::consistency(&g.open()?, from, to, json)
+        }
+        Command::Verify { json } => log::verify(&g.data_dir(), json),
+        Command::Demo(args) => demo::run(g.data.clone(), args),
+        Command::Bench(cmd) => bench::run(cmd),
+    }
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub(crate) fn serve(
+    node: Evident,
+    listen: Option<std::net::SocketAddr>,
+) -> anyhow::Result<Outcome> {
+    let addr = listen.unwrap_or(node.config.server.listen);
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr().context("reading the bound address")?;
+        tracing::info!(%local, "serving");
+        eprintln!("Evident is listening on http://{local}");
+        evident_server::serve(std::sync::Arc::new(node), listener, shutdown_signal()).await?;
+        Ok(Outcome::Clean)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -11,7 +11,7 @@
 //! let dir = tempfile::tempdir()?;
 //! let ledger = Ledger::open(dir.path(), NoteSigner::generate("example.test/log")?, LedgerOptions::default())?;
 //! let receipt = ledger.append(vec![Entry::log("app", 1, b"hello".to_vec())])?;
-//! let cp = ledger.checkpoint()?.expect("the tree is not empty");
+//! let cp = ledger.checkpoint()?;
 //! let proof = ledger.inclusion_proof(receipt.first_index, cp.checkpoint.size)?;
 //! let leaf = leaf_hash(&ledger.entry_bytes(receipt.first_index)?);
 //! verify_inclusion(receipt.first_index, cp.checkpoint.size, &leaf, &proof, &cp.checkpoint.root)?;

@@ -543,18 +543,19 @@ impl Ledger {
         Ok(())
     }
 
-    /// Signs a checkpoint for the current tree if it grew since the last one, and returns
-    /// the latest checkpoint (`None` only for an empty, never-checkpointed ledger).
-    /// Tiles covering the checkpoint are made durable before it is published.
-    pub fn checkpoint(&self) -> Result<Option<SignedCheckpoint>, LedgerError> {
+    /// Signs a checkpoint for the current tree if it grew since the last one (or if none
+    /// exists yet, even for the empty tree) and returns the latest checkpoint. Tiles covering
+    /// the checkpoint are made durable before it is published.
+    pub fn checkpoint(&self) -> Result<SignedCheckpoint, LedgerError> {
         let mut w = lock(&self.writer);
         let (size, root) = {
             let edge = self.edge.read().unwrap_or_else(PoisonError::into_inner);
             (edge.size(), edge.root())
         };
-        let current = self.latest_checkpoint();
-        if current.as_ref().map_or(0, |c| c.checkpoint.size) >= size {
-            return Ok(current);
+        if let Some(current) = self.latest_checkpoint() {
+            if current.checkpoint.size >= size {
+                return Ok(current);
+            }
         }
         self.write_tiles(&mut w);
         if !w.unwritten_tiles.is_empty() {
@@ -598,7 +599,7 @@ impl Ledger {
             created_at_ns,
         };
         *self.latest.write().unwrap_or_else(PoisonError::into_inner) = Some(signed.clone());
-        Ok(Some(signed))
+        Ok(signed)
     }
 
     /// The most recent signed checkpoint.

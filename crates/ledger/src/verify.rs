@@ -137,6 +137,7 @@ pub fn verify(
         pending: Vec::new(),
     };
     v.load_checkpoints(verifier)?;
+    v.check_checkpoints_at_current_size();
 
     let mut expected_first = 0u64;
     for &first in &firsts {
@@ -388,6 +389,12 @@ impl Verifier {
         for tile in tiles {
             self.compare_tile(&tile)?;
         }
+        self.check_checkpoints_at_current_size();
+        Ok(())
+    }
+
+    /// Compares every checkpoint signed for the current size with the rebuilt root.
+    fn check_checkpoints_at_current_size(&mut self) {
         let size = self.edge.size();
         while let Some(&(cp_size, cp_root)) = self.checkpoints.get(self.next_checkpoint) {
             if cp_size > size {
@@ -399,7 +406,7 @@ impl Verifier {
                 self.entries_damaged = true;
                 self.damage(Damage {
                     kind: DamageKind::CheckpointMismatch,
-                    index: Some(size - 1),
+                    index: Some(size.saturating_sub(1)),
                     file: self.dir.join("checkpoints.log"),
                     offset: None,
                     detail: format!(
@@ -408,7 +415,6 @@ impl Verifier {
                 });
             }
         }
-        Ok(())
     }
 
     /// Compares a tile the entries produced with the stored one.

@@ -1,1 +1,129 @@
-//! placeholder
+//! Evident's server side: [`Evident`] opens a data directory (config, signing key, ledger,
+//! state DB); [`ingest`] is the one path every record takes into the ledger (CLI import,
+//! HTTP, demo); [`app`] is the axum router (authenticated ingest, the public C2SP
+//! tlog-tiles API, health) and [`serve`] runs it with a once-a-second checkpointer and a
+//! graceful shutdown that signs a final checkpoint.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), evident_server::Error> {
+//! let node = evident_server::Evident::open(&evident_server::DataDir::new("evident-data"))?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.map_err(evident_server::Error::Bind)?;
+//! evident_server::serve(std::sync::Arc::new(node), listener, std::future::pending()).await
+//! # }
+//! ```
+
+mod api;
+mod config;
+mod ingest;
+mod log_api;
+
+use std::sync::Arc;
+
+pub use api::{Counters, app};
+pub use config::{Config, ConfigError, DataDir, IngestConfig, ServerConfig};
+pub use ingest::{IngestOutcome, build_entries, ingest};
+
+use evident_ledger::{Ledger, LedgerOptions};
+use evident_store::StateDb;
+
+/// Errors at the server's edge; the CLI adds context and prints them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Data directory or config problem.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Ledger problem.
+    #[error(transparent)]
+    Ledger(#[from] evident_ledger::LedgerError),
+    /// Key problem.
+    #[error("signing key: {0}")]
+    Key(#[from] evident_ledger::NoteError),
+    /// State database problem.
+    #[error(transparent)]
+    Store(#[from] evident_store::StoreError),
+    /// The listen address is taken or not allowed.
+    #[error("cannot listen: {0}")]
+    Bind(std::io::Error),
+    /// The HTTP server stopped with an error.
+    #[error("server: {0}")]
+    Serve(std::io::Error),
+}
+
+/// An opened data directory: what every command and the server work with.
+pub struct Evident {
+    /// Where it lives.
+    pub data: DataDir,
+    /// Its configuration.
+    pub config: Config,
+    /// The ledger.
+    pub ledger: Arc<Ledger>,
+    /// The state database.
+    pub db: Arc<StateDb>,
+}
+
+impl Evident {
+    /// Opens an initialized data directory (recovering the ledger after a crash).
+    pub fn open(data: &DataDir) -> Result<Evident, Error> {
+        let config = data.config()?;
+        let signer = data.signer()?;
+        if signer.name() != config.origin {
+            return Err(ConfigError::Invalid {
+                path: data.config_path(),
+                message: format!(
+                    "origin {:?} does not match the signing key's name {:?}",
+                    config.origin,
+                    signer.name()
+                ),
+            }
+            .into());
+        }
+        let ledger = Ledger::open(&data.ledger_path(), signer, LedgerOptions::default())?;
+        let db = StateDb::open(&data.state_db_path())?;
+        Ok(Evident {
+            data: data.clone(),
+            config,
+            ledger: Arc::new(ledger),
+            db: Arc::new(db),
+        })
+    }
+}
+
+/// Serves [`app`] on `listener` until `shutdown` completes, signing a checkpoint every
+/// second while the tree grows and once more on the way out.
+pub async fn serve(
+    node: Arc<Evident>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let ledger = node.ledger.clone();
+    let checkpointer = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let l = ledger.clone();
+            match tokio::task::spawn_blocking(move || l.checkpoint()).await {
+                Ok(Err(e)) => tracing::error!(error = %e, "checkpoint failed"),
+                Err(e) => tracing::error!(error = %e, "checkpoint task failed"),
+                Ok(Ok(_)) => {}
+            }
+        }
+    });
+    let router = app(node.clone());
+    let result = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(Error::Serve);
+    checkpointer.abort();
+    let l = node.ledger.clone();
+    match tokio::task::spawn_blocking(move || l.checkpoint()).await {
+        Ok(Ok(cp)) => tracing::info!(size = cp.checkpoint.size, "final checkpoint signed"),
+        Ok(Err(e)) => tracing::error!(error = %e, "final checkpoint failed"),
+        Err(e) => tracing::error!(error = %e, "final checkpoint task failed"),
+    }
+    result
+}

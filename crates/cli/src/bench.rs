@@ -1,0 +1,218 @@
+//! `evident bench`: end-to-end throughput measured against a baseline taken in the same
+//! run, so results are ratios that survive noisy machines.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use evident_model::Format;
+use evident_server::{DataDir, Evident};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::Outcome;
+
+#[derive(Subcommand)]
+pub(crate) enum BenchCommand {
+    /// HTTP NDJSON ingest, acknowledged after fsync, with N concurrent clients.
+    Ingest {
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Total events to send.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        /// Events per request.
+        #[arg(long, default_value_t = 2_000)]
+        batch: usize,
+        /// Size of each event in bytes (JSON).
+        #[arg(long, default_value_t = 1024)]
+        event_bytes: usize,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        BenchCommand::Ingest {
+            clients,
+            events,
+            batch,
+            event_bytes,
+            json: json_out,
+        } => ingest(clients, events, batch.max(1), event_bytes, json_out),
+    }
+}
+
+/// One JSON event of exactly `size` bytes (padding in a message field), unique per `i`.
+fn event(i: usize, size: usize) -> Vec<u8> {
+    let head = format!(
+        "{{\"ts\":\"2026-11-26T10:00:00.{:06}Z\",\"level\":\"info\",\"service\":\"checkout\",\"request_id\":\"req-{i:012}\",\"user_id\":\"u{}\",\"client_ip\":\"10.0.{}.{}\",\"msg\":\"",
+        i % 1_000_000,
+        i % 5000,
+        (i / 256) % 256,
+        i % 256
+    );
+    let tail = "\"}";
+    let pad = size.saturating_sub(head.len() + tail.len());
+    let mut v = head.into_bytes();
+    v.extend(std::iter::repeat_n(b'x', pad));
+    v.extend_from_slice(tail.as_bytes());
+    v
+}
+
+fn ingest(
+    clients: usize,
+    events: usize,
+    batch: usize,
+    event_bytes: usize,
+    json_out: bool,
+) -> anyhow::Result<Outcome> {
+    let dir = tempfile::Builder::new()
+        .prefix("evident-bench-")
+        .tempdir()
+        .context("temp dir")?;
+    let data = DataDir::new(dir.path().join("data"));
+    data.init("evident.local/bench")?;
+    let node = Evident::open(&data)?;
+    let token = node.db.add_source(&"bench".parse()?, Format::JsonApp)?;
+
+    // Bodies are built before the clock starts: we measure the server, not the client.
+    let bodies: Vec<Vec<u8>> = (0..events.div_ceil(batch))
+        .map(|b| {
+            let n = batch.min(events - b * batch);
+            let mut body = Vec::with_capacity(n * (event_bytes + 1));
+            for k in 0..n {
+                body.extend_from_slice(&event(b * batch + k, event_bytes));
+                body.push(b'\n');
+            }
+            body
+        })
+        .collect();
+    let payload_bytes: usize = bodies.iter().map(Vec::len).sum();
+
+    // Baseline in the same run: one core hashing the same bytes as leaves.
+    let started = Instant::now();
+    let mut sink = 0u8;
+    for body in &bodies {
+        for line in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let mut h = Sha256::new();
+            h.update([0u8]);
+            h.update(line);
+            sink ^= h.finalize()[0];
+        }
+    }
+    let sha_secs = started.elapsed().as_secs_f64();
+    std::hint::black_box(sink);
+
+    let rt = tokio::runtime::Runtime::new()?;
+    let (elapsed, latencies, accepted) = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let node = Arc::new(node);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(evident_server::serve(node.clone(), listener, async {
+            let _ = stop_rx.await;
+        }));
+        let client = reqwest::Client::new();
+        let url = format!("http://{addr}/api/v1/ingest/bench");
+        let bodies = Arc::new(bodies);
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let (client, url, token, bodies, next) = (
+                client.clone(),
+                url.clone(),
+                token.clone(),
+                bodies.clone(),
+                next.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut accepted = 0u64;
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(body) = bodies.get(i) else { break };
+                    loop {
+                        let t = Instant::now();
+                        let resp = client
+                            .post(&url)
+                            .bearer_auth(&token)
+                            .header("content-type", "application/x-ndjson")
+                            .body(body.clone())
+                            .send()
+                            .await?;
+                        if resp.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                        let status = resp.status();
+                        let v: serde_json::Value = resp.json().await?;
+                        anyhow::ensure!(status.is_success(), "ingest failed: {status} {v}");
+                        accepted += v["accepted"].as_u64().unwrap_or(0);
+                        lat.push(t.elapsed());
+                        break;
+                    }
+                }
+                anyhow::Ok((lat, accepted))
+            }));
+        }
+        let mut latencies = Vec::new();
+        let mut accepted = 0;
+        for t in tasks {
+            let (l, a) = t.await??;
+            latencies.extend(l);
+            accepted += a;
+        }
+        let elapsed = started.elapsed();
+        let _ = stop_tx.send(());
+        server.await??;
+        anyhow::Ok((elapsed, latencies, accepted))
+    })?;
+    anyhow::ensure!(
+        accepted == events as u64,
+        "server accepted {accepted} of {events} events"
+    );
+
+    let mut lat = latencies;
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let secs = elapsed.as_secs_f64();
+    let eps = events as f64 / secs;
+    let mbps = payload_bytes as f64 / secs / 1e6;
+    let sha_mbps = payload_bytes as f64 / sha_secs / 1e6;
+    let doc = json!({
+        "scenario": "http-ndjson-ingest",
+        "clients": clients, "events": events, "batch": batch, "event_bytes": event_bytes,
+        "seconds": secs, "events_per_sec": eps, "mb_per_sec": mbps,
+        "latency_ms": {"p50": pct(0.5), "p99": pct(0.99), "max": pct(1.0)},
+        "baseline_sha256_mb_per_sec": sha_mbps,
+        "ratio_to_sha256": mbps / sha_mbps,
+    });
+    if json_out {
+        println!("{doc}");
+    } else {
+        println!(
+            "HTTP NDJSON ingest: {events} events of {event_bytes} B, {clients} clients, {batch}/request"
+        );
+        println!("  {eps:>12.0} events/s  {mbps:>8.1} MB/s  in {secs:.2}s");
+        println!(
+            "  latency per request: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            pct(0.5),
+            pct(0.99),
+            pct(1.0)
+        );
+        println!(
+            "  baseline SHA-256 of the same bytes (1 core): {sha_mbps:.1} MB/s; ingest = {:.2}x of it",
+            mbps / sha_mbps
+        );
+    }
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,308 @@
+//! The HTTP API: `POST /api/v1/ingest/{source}`, `GET /healthz`, plus the `/log` routes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use evident_model::Framing;
+use evident_sources::{BodyError, Limits};
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use crate::Evident;
+use crate::ingest::{build_entries, ingest};
+
+/// Counters of what the server accepted and refused, shown on `/healthz`, so refusals are
+/// visible without reading logs.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Records durably appended.
+    pub records_accepted: AtomicU64,
+    /// Records stored that did not parse.
+    pub records_malformed: AtomicU64,
+    /// Requests refused for a missing or wrong token.
+    pub rejected_unauthorized: AtomicU64,
+    /// Requests refused for size limits.
+    pub rejected_too_large: AtomicU64,
+    /// Requests refused because the intake queue was full.
+    pub rejected_overloaded: AtomicU64,
+    /// Requests refused for undecodable bodies (bad gzip).
+    pub rejected_bad_body: AtomicU64,
+    /// Requests that failed on storage.
+    pub storage_errors: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> serde_json::Value {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        json!({
+            "records_accepted": g(&self.records_accepted),
+            "records_malformed": g(&self.records_malformed),
+            "rejected_unauthorized": g(&self.rejected_unauthorized),
+            "rejected_too_large": g(&self.rejected_too_large),
+            "rejected_overloaded": g(&self.rejected_overloaded),
+            "rejected_bad_body": g(&self.rejected_bad_body),
+            "storage_errors": g(&self.storage_errors),
+        })
+    }
+}
+
+/// Shared handler state.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) node: Arc<Evident>,
+    pub(crate) counters: Arc<Counters>,
+    /// Permits = records admitted but not yet durable.
+    intake: Arc<Semaphore>,
+}
+
+/// The router: ingest, health and the public log API. Tests drive it with `oneshot`.
+pub fn app(node: Arc<Evident>) -> Router {
+    let queue = node.config.ingest.queue_records;
+    let state = AppState {
+        node,
+        counters: Arc::new(Counters::default()),
+        intake: Arc::new(Semaphore::new(queue)),
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/ingest/{source}", post(ingest_handler))
+        .nest("/log", crate::log_api::routes())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// An API error: status, stable code, message. Internal details go to the log, not the
+/// client.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after: Option<u32>,
+}
+
+impl ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            self.status,
+            Json(json!({"error": {"code": self.code, "message": self.message}})),
+        )
+            .into_response();
+        if let Some(s) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+async fn healthz(State(s): State<AppState>) -> Response {
+    Json(json!({
+        "status": "ok",
+        "tree_size": s.node.ledger.size(),
+        "counters": s.counters.snapshot(),
+    }))
+    .into_response()
+}
+
+async fn ingest_handler(
+    State(s): State<AppState>,
+    Path(source_name): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let counters = &s.counters;
+    let db = s.node.db.clone();
+    let name = source_name.clone();
+    let source = tokio::task::spawn_blocking(move || db.source(&name))
+        .await
+        .map_err(|e| internal(counters, &e.to_string()))?
+        .map_err(|e| internal(counters, &e.to_string()))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_source",
+                format!("no source named {source_name:?}; register it with `evident source add`"),
+            )
+        })?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            counters
+                .rejected_unauthorized
+                .fetch_add(1, Ordering::Relaxed);
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_token",
+                "send the source's ingest token as `Authorization: Bearer <token>`",
+            )
+        })?
+        .to_owned();
+    let db = s.node.db.clone();
+    let name = source_name.clone();
+    let credential = tokio::task::spawn_blocking(move || db.authenticate_ingest(&name, &token))
+        .await
+        .map_err(|e| internal(counters, &e.to_string()))?
+        .map_err(|e| internal(counters, &e.to_string()))?
+        .ok_or_else(|| {
+            counters
+                .rejected_unauthorized
+                .fetch_add(1, Ordering::Relaxed);
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                format!("the token is not valid for source {source_name:?}"),
+            )
+        })?;
+
+    let cfg = &s.node.config.ingest;
+    let bytes = to_bytes(body, cfg.max_body_bytes).await.map_err(|_| {
+        counters.rejected_too_large.fetch_add(1, Ordering::Relaxed);
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "request body exceeds the limit of {} bytes",
+                cfg.max_body_bytes
+            ),
+        )
+    })?;
+    let framing = framing_for(&headers, source.format.framing())?;
+    let limits = Limits {
+        max_record_bytes: cfg.max_record_bytes,
+        max_decoded_bytes: cfg.max_body_bytes.saturating_mul(10),
+    };
+    let metadata = vec![
+        ("peer".to_owned(), peer.to_string()),
+        (
+            "credential".to_owned(),
+            format!("ingest-token:{credential}"),
+        ),
+        ("format".to_owned(), source.format.as_str().to_owned()),
+    ];
+    let (entries, warnings) =
+        build_entries(source.name.as_str(), &bytes, framing, &limits, &metadata)
+            .map_err(|e| body_error(counters, e))?;
+    let n = entries.len().min(cfg.queue_records) as u32;
+    let _permits = s.intake.clone().try_acquire_many_owned(n).map_err(|_| {
+        counters.rejected_overloaded.fetch_add(1, Ordering::Relaxed);
+        ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the intake queue is full; retry after the Retry-After delay",
+            )
+        }
+    })?;
+    let ledger = s.node.ledger.clone();
+    let outcome = tokio::task::spawn_blocking(move || ingest(&ledger, entries, warnings))
+        .await
+        .map_err(|e| internal(counters, &e.to_string()))?
+        .map_err(|e| {
+            tracing::error!(error = %e, source = %source_name, "append failed");
+            counters.storage_errors.fetch_add(1, Ordering::Relaxed);
+            ApiError {
+                retry_after: Some(5),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_error",
+                    "the records could not be stored durably; nothing was acknowledged, retry later",
+                )
+            }
+        })?;
+    counters
+        .records_accepted
+        .fetch_add(outcome.accepted, Ordering::Relaxed);
+    counters
+        .records_malformed
+        .fetch_add(outcome.errors.len() as u64, Ordering::Relaxed);
+    Ok(Json(outcome).into_response())
+}
+
+/// Framing from Content-Type; without one, the source's format decides.
+fn framing_for(headers: &HeaderMap, default: Framing) -> Result<Framing, ApiError> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(default);
+    };
+    let ct = ct
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match ct.as_str() {
+        "application/x-ndjson"
+        | "application/jsonl"
+        | "application/json"
+        | "application/jsonlines" => Ok(Framing::Json),
+        "text/plain" => Ok(Framing::Lines),
+        "application/octet-stream" | "application/gzip" | "application/x-gzip" => Ok(default),
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "Content-Type {other:?} is not supported; use application/x-ndjson, application/json or text/plain"
+            ),
+        )),
+    }
+}
+
+fn body_error(counters: &Counters, e: BodyError) -> ApiError {
+    match e {
+        BodyError::RecordTooLarge { .. } | BodyError::DecodedTooLarge { .. } => {
+            counters.rejected_too_large.fetch_add(1, Ordering::Relaxed);
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "record_too_large",
+                e.to_string(),
+            )
+        }
+        _ => {
+            counters.rejected_bad_body.fetch_add(1, Ordering::Relaxed);
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.to_string())
+        }
+    }
+}
+
+fn internal(counters: &Counters, detail: &str) -> ApiError {
+    tracing::error!(detail, "internal error");
+    counters.storage_errors.fetch_add(1, Ordering::Relaxed);
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error; see the server log",
+    )
+}

@@ -1,0 +1,276 @@
+//! The data directory and its config file (`evident.toml`), shared by every command.
+
+use std::fs;
+use std::io;
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Why the data directory or config cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// File-system failure.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// Why it failed.
+        source: io::Error,
+    },
+    /// The config file does not parse.
+    #[error("config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The TOML parser's message (names line and column).
+        message: String,
+    },
+    /// `init` on a directory that already holds a ledger.
+    #[error("{0} is already initialized (it has an evident.toml); use another --data directory")]
+    AlreadyInitialized(PathBuf),
+    /// A command needing an initialized directory found none.
+    #[error(
+        "{0} is not an Evident data directory (no evident.toml); run `evident init --data {0}` first"
+    )]
+    NotInitialized(PathBuf),
+    /// A config value that is out of range.
+    #[error("config {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// `evident.toml`. Unknown keys are rejected so typos do not silently fall back to defaults.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Log origin: first line of every checkpoint and the signing key's name.
+    pub origin: String,
+    /// HTTP server settings.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Ingest limits and queueing.
+    #[serde(default)]
+    pub ingest: IngestConfig,
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address the HTTP server binds (overridden by `serve --listen`).
+    pub listen: SocketAddr,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// `[ingest]`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest request body accepted (compressed size on the wire).
+    pub max_body_bytes: usize,
+    /// Largest single record.
+    pub max_record_bytes: usize,
+    /// Records admitted but not yet durable; above this the server answers 503.
+    pub queue_records: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_body_bytes: 10 << 20,
+            max_record_bytes: 1 << 20,
+            queue_records: 500_000,
+        }
+    }
+}
+
+impl Config {
+    /// A config with defaults for `origin`.
+    pub fn new(origin: &str) -> Config {
+        Config {
+            origin: origin.to_owned(),
+            server: ServerConfig::default(),
+            ingest: IngestConfig::default(),
+        }
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            op: "read",
+            path: path.to_owned(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        if config.ingest.max_record_bytes == 0
+            || config.ingest.max_record_bytes > evident_ledger::MAX_ENTRY_BYTES / 2
+        {
+            return Err(invalid(format!(
+                "ingest.max_record_bytes must be between 1 and {}",
+                evident_ledger::MAX_ENTRY_BYTES / 2
+            )));
+        }
+        if config.ingest.queue_records == 0 {
+            return Err(invalid("ingest.queue_records must be at least 1".into()));
+        }
+        Ok(config)
+    }
+}
+
+/// The layout of a data directory.
+#[derive(Clone, Debug)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// Wraps a path; nothing is checked until something is opened.
+    pub fn new(root: impl Into<PathBuf>) -> DataDir {
+        DataDir { root: root.into() }
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `evident.toml`.
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("evident.toml")
+    }
+
+    /// The log's signing key (mode 0600).
+    pub fn key_path(&self) -> PathBuf {
+        self.root.join("keys").join("log.key")
+    }
+
+    /// The ledger directory (also the tlog-tiles prefix: `checkpoint`, `tile/…`).
+    pub fn ledger_path(&self) -> PathBuf {
+        self.root.join("ledger")
+    }
+
+    /// The state database.
+    pub fn state_db_path(&self) -> PathBuf {
+        self.root.join("state.db")
+    }
+
+    /// Writes the config and a fresh signing key. Refuses an initialized directory.
+    pub fn init(&self, origin: &str) -> Result<evident_ledger::NoteSigner, crate::Error> {
+        if self.config_path().exists() {
+            return Err(ConfigError::AlreadyInitialized(self.root.clone()).into());
+        }
+        let io = |op, path: &Path| {
+            let path = path.to_owned();
+            move |source| ConfigError::Io { op, path, source }
+        };
+        let keys = self.root.join("keys");
+        fs::create_dir_all(&keys).map_err(io("create", &keys))?;
+        fs::set_permissions(&keys, fs::Permissions::from_mode(0o700))
+            .map_err(io("chmod", &keys))?;
+        let signer = evident_ledger::NoteSigner::generate(origin)?;
+        let key_path = self.key_path();
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&key_path)
+            .map_err(io("create", &key_path))?;
+        io::Write::write_all(&mut f, format!("{}\n", signer.to_key_string()).as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(io("write", &key_path))?;
+        let config = Config::new(origin);
+        let text = toml::to_string_pretty(&config).map_err(|e| ConfigError::Parse {
+            path: self.config_path(),
+            message: e.to_string(),
+        })?;
+        let header = "# Evident configuration. See README.md for every setting.\n";
+        let cfg_path = self.config_path();
+        fs::write(&cfg_path, format!("{header}{text}")).map_err(io("write", &cfg_path))?;
+        Ok(signer)
+    }
+
+    /// Loads the config, failing clearly when the directory was never initialized.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        if !self.config_path().exists() {
+            return Err(ConfigError::NotInitialized(self.root.clone()));
+        }
+        Config::load(&self.config_path())
+    }
+
+    /// Loads the signing key.
+    pub fn signer(&self) -> Result<evident_ledger::NoteSigner, crate::Error> {
+        let path = self.key_path();
+        let text = fs::read_to_string(&path).map_err(|source| ConfigError::Io {
+            op: "read",
+            path: path.clone(),
+            source,
+        })?;
+        Ok(evident_ledger::NoteSigner::parse(&text)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_writes_a_private_key_and_a_loadable_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path().join("d"));
+        let signer = data.init("evident.test/x").unwrap();
+        let mode = fs::metadata(data.key_path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(data.config().unwrap(), Config::new("evident.test/x"));
+        assert_eq!(data.signer().unwrap().verifier(), signer.verifier());
+        let again = data.init("evident.test/x").unwrap_err().to_string();
+        assert!(again.ends_with(
+            "is already initialized (it has an evident.toml); use another --data directory"
+        ));
+    }
+
+    #[test]
+    fn config_errors_name_the_file_and_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("evident.toml");
+        fs::write(&p, "origin = \"o\"\n[ingest]\nmax_recod_bytes = 5\n").unwrap();
+        let err = Config::load(&p).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "config {}: TOML parse error at line 3",
+                p.display()
+            )),
+            "{err}"
+        );
+        assert!(err.contains("unknown field `max_recod_bytes`"), "{err}");
+        let data = DataDir::new(dir.path().join("none"));
+        assert!(
+            data.config()
+                .unwrap_err()
+                .to_string()
+                .contains("run `evident init --data")
+        );
+    }
+}
