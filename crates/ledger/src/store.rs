@@ -171,10 +171,50 @@ struct Writer {
     history_len: u64,
 }
 
+/// One caller's entries, encoded and framed, with their leaf hashes.
+struct Prepared {
+    /// Framed records, ready to append to a segment.
+    framed: Vec<u8>,
+    /// Offset of each record within `framed`.
+    offsets: Vec<u64>,
+    /// Leaf hash of each record.
+    leaves: Vec<Hash>,
+}
+
+impl Prepared {
+    fn new(entries: &[Entry]) -> Result<Prepared, LedgerError> {
+        let approx: usize = entries
+            .iter()
+            .map(|e| e.body.len() + e.source.len() + 64)
+            .sum();
+        let mut p = Prepared {
+            framed: Vec::with_capacity(approx),
+            offsets: Vec::with_capacity(entries.len()),
+            leaves: Vec::with_capacity(entries.len()),
+        };
+        let mut scratch = Vec::new();
+        for e in entries {
+            scratch.clear();
+            e.encode_into(&mut scratch)?;
+            if scratch.len() > MAX_ENTRY_BYTES {
+                return Err(LedgerError::EntryTooLarge(scratch.len()));
+            }
+            p.offsets.push(p.framed.len() as u64);
+            p.framed
+                .extend_from_slice(&(scratch.len() as u32).to_le_bytes());
+            p.framed
+                .extend_from_slice(&crc32fast::hash(&scratch).to_le_bytes());
+            p.framed.extend_from_slice(&scratch);
+            p.leaves.push(leaf_hash(&scratch));
+        }
+        Ok(p)
+    }
+}
+
 #[derive(Default)]
 struct Queue {
     next_ticket: u64,
-    batches: Vec<(u64, Vec<Entry>)>,
+    batches: Vec<(u64, Prepared)>,
     leader_active: bool,
     results: Vec<(u64, Result<AppendReceipt, String>)>,
 }
@@ -344,6 +384,9 @@ impl Ledger {
 
     /// Appends `entries` durably. Returns after the fsync that covers them; concurrent
     /// callers share that fsync. The entries get consecutive indices.
+    ///
+    /// Encoding, checksums and leaf hashes are computed here, on the caller's thread, so
+    /// concurrent callers hash in parallel; the commit leader only writes and syncs.
     pub fn append(&self, entries: Vec<Entry>) -> Result<AppendReceipt, LedgerError> {
         if entries.is_empty() {
             let size = self.size();
@@ -353,10 +396,12 @@ impl Ledger {
                 tree_size: size,
             });
         }
+        let prepared = Prepared::new(&entries)?;
+        drop(entries);
         let mut q = lock(&self.queue);
         let ticket = q.next_ticket;
         q.next_ticket += 1;
-        q.batches.push((ticket, entries));
+        q.batches.push((ticket, prepared));
         loop {
             if let Some(pos) = q.results.iter().position(|(t, _)| *t == ticket) {
                 let (_, result) = q.results.swap_remove(pos);
@@ -380,92 +425,67 @@ impl Ledger {
         }
     }
 
-    /// Writes every batch, fsyncs once, then publishes the new leaves to the tree.
-    fn commit(&self, batches: Vec<(u64, Vec<Entry>)>) -> Vec<(u64, Result<AppendReceipt, String>)> {
+    /// Writes every queued batch, fsyncs once, then publishes the new leaves to the tree.
+    fn commit(&self, batches: Vec<(u64, Prepared)>) -> Vec<(u64, Result<AppendReceipt, String>)> {
         let mut w = lock(&self.writer);
+        let fail = |batches: Vec<(u64, Prepared)>, msg: String| {
+            batches
+                .into_iter()
+                .map(|(t, _)| (t, Err(msg.clone())))
+                .collect()
+        };
         if let Some(reason) = &w.poisoned {
             let reason = reason.clone();
-            return batches
-                .into_iter()
-                .map(|(t, _)| (t, Err(reason.clone())))
-                .collect();
+            return fail(batches, reason);
         }
         if w.segment_len > self.options.segment_max_bytes {
             if let Err(e) = self.roll_segment(&mut w) {
-                let msg = e.to_string();
-                return batches
-                    .into_iter()
-                    .map(|(t, _)| (t, Err(msg.clone())))
-                    .collect();
+                return fail(batches, e.to_string());
             }
         }
-        let mut seg_buf = Vec::new();
+        let total: usize = batches.iter().map(|(_, p)| p.framed.len()).sum();
+        let mut seg_buf = Vec::with_capacity(total);
         let mut idx_buf = Vec::new();
-        let mut leaves = Vec::new();
-        let mut accepted = Vec::new();
-        let mut results = Vec::new();
+        let mut receipts = Vec::with_capacity(batches.len());
         let mut next = w.size;
-        let mut scratch = Vec::new();
-        for (ticket, entries) in batches {
-            let mark = (seg_buf.len(), idx_buf.len(), leaves.len());
-            let mut failed = None;
-            for e in &entries {
-                scratch.clear();
-                if let Err(err) = e.encode_into(&mut scratch) {
-                    failed = Some(LedgerError::from(err).to_string());
-                    break;
-                }
-                if scratch.len() > MAX_ENTRY_BYTES {
-                    failed = Some(LedgerError::EntryTooLarge(scratch.len()).to_string());
-                    break;
-                }
-                idx_buf.extend_from_slice(&(w.segment_len + seg_buf.len() as u64).to_le_bytes());
-                seg_buf.extend_from_slice(&(scratch.len() as u32).to_le_bytes());
-                seg_buf.extend_from_slice(&crc32fast::hash(&scratch).to_le_bytes());
-                seg_buf.extend_from_slice(&scratch);
-                leaves.push(leaf_hash(&scratch));
+        for (ticket, p) in &batches {
+            let base = w.segment_len + seg_buf.len() as u64;
+            for rel in &p.offsets {
+                idx_buf.extend_from_slice(&(base + rel).to_le_bytes());
             }
-            if let Some(msg) = failed {
-                // All or nothing per caller: drop this batch's partial encoding.
-                seg_buf.truncate(mark.0);
-                idx_buf.truncate(mark.1);
-                leaves.truncate(mark.2);
-                results.push((ticket, Err(msg)));
-                continue;
-            }
-            let count = entries.len() as u64;
-            accepted.push((ticket, next, count));
+            seg_buf.extend_from_slice(&p.framed);
+            let count = p.leaves.len() as u64;
+            receipts.push((*ticket, next, count));
             next += count;
         }
-        if leaves.is_empty() {
-            return results;
-        }
         if let Err(e) = self.write_and_sync(&mut w, &seg_buf, &idx_buf) {
-            let msg = e.to_string();
-            results.extend(accepted.into_iter().map(|(t, _, _)| (t, Err(msg.clone()))));
-            return results;
+            return fail(batches, e.to_string());
         }
         w.size = next;
         let mut tiles = Vec::new();
         {
             let mut edge = self.edge.write().unwrap_or_else(PoisonError::into_inner);
-            for h in &leaves {
-                edge.push(*h, &mut tiles);
+            for (_, p) in &batches {
+                for h in &p.leaves {
+                    edge.push(*h, &mut tiles);
+                }
             }
         }
         w.unwritten_tiles.extend(tiles);
         self.write_tiles(&mut w);
-        results.extend(accepted.into_iter().map(|(t, first, count)| {
-            (
-                t,
-                Ok(AppendReceipt {
-                    first_index: first,
-                    count,
-                    tree_size: next,
-                }),
-            )
-        }));
-        results
+        receipts
+            .into_iter()
+            .map(|(t, first, count)| {
+                (
+                    t,
+                    Ok(AppendReceipt {
+                        first_index: first,
+                        count,
+                        tree_size: next,
+                    }),
+                )
+            })
+            .collect()
     }
 
     fn write_and_sync(&self, w: &mut Writer, seg: &[u8], idx: &[u8]) -> Result<(), LedgerError> {

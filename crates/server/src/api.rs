@@ -53,22 +53,44 @@ impl Counters {
     }
 }
 
+/// The intake queue every receiver shares: one permit per record admitted but not yet
+/// durable. When it is empty, receivers push back (HTTP 503 + Retry-After) instead of
+/// buffering without bound.
+#[derive(Clone, Debug)]
+pub struct Intake(Arc<Semaphore>);
+
+impl Intake {
+    /// An intake admitting at most `records` records at once.
+    pub fn new(records: usize) -> Intake {
+        Intake(Arc::new(Semaphore::new(records)))
+    }
+
+    /// Takes `records` permits until the guard drops, as in-flight records do.
+    pub fn try_admit(&self, records: u32) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.0.clone().try_acquire_many_owned(records).ok()
+    }
+}
+
 /// Shared handler state.
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) node: Arc<Evident>,
     pub(crate) counters: Arc<Counters>,
-    /// Permits = records admitted but not yet durable.
-    intake: Arc<Semaphore>,
+    intake: Intake,
 }
 
-/// The router: ingest, health and the public log API. Tests drive it with `oneshot`.
+/// The router: ingest, health and the public log API, with an intake sized from config.
 pub fn app(node: Arc<Evident>) -> Router {
-    let queue = node.config.ingest.queue_records;
+    let intake = Intake::new(node.config.ingest.queue_records);
+    app_with_intake(node, intake)
+}
+
+/// The router with a given intake (shared with other receivers, or held by tests).
+pub fn app_with_intake(node: Arc<Evident>, intake: Intake) -> Router {
     let state = AppState {
+        counters: node.counters.clone(),
         node,
-        counters: Arc::new(Counters::default()),
-        intake: Arc::new(Semaphore::new(queue)),
+        intake,
     };
     Router::new()
         .route("/healthz", get(healthz))
@@ -214,7 +236,7 @@ async fn ingest_handler(
         build_entries(source.name.as_str(), &bytes, framing, &limits, &metadata)
             .map_err(|e| body_error(counters, e))?;
     let n = entries.len().min(cfg.queue_records) as u32;
-    let _permits = s.intake.clone().try_acquire_many_owned(n).map_err(|_| {
+    let _permits = s.intake.try_admit(n).ok_or_else(|| {
         counters.rejected_overloaded.fetch_add(1, Ordering::Relaxed);
         ApiError {
             retry_after: Some(1),

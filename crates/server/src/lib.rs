@@ -19,7 +19,7 @@ mod log_api;
 
 use std::sync::Arc;
 
-pub use api::{Counters, app};
+pub use api::{Counters, Intake, app, app_with_intake};
 pub use config::{Config, ConfigError, DataDir, IngestConfig, ServerConfig};
 pub use ingest::{IngestOutcome, build_entries, ingest};
 
@@ -60,6 +60,8 @@ pub struct Evident {
     pub ledger: Arc<Ledger>,
     /// The state database.
     pub db: Arc<StateDb>,
+    /// What receivers accepted and refused since start, shared by all of them.
+    pub counters: Arc<Counters>,
 }
 
 impl Evident {
@@ -85,6 +87,7 @@ impl Evident {
             config,
             ledger: Arc::new(ledger),
             db: Arc::new(db),
+            counters: Arc::new(Counters::default()),
         })
     }
 }
