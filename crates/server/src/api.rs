@@ -93,6 +93,7 @@ pub fn app_with_intake(node: Arc<Evident>, intake: Intake) -> Router {
         intake,
     };
     Router::new()
+        .route("/", get(crate::home::home))
         .route("/healthz", get(healthz))
         .route("/api/v1/ingest/{source}", post(ingest_handler))
         .nest("/log", crate::log_api::routes())

@@ -14,6 +14,7 @@
 
 mod api;
 mod config;
+mod home;
 mod ingest;
 mod log_api;
 

@@ -350,3 +350,17 @@ async fn log_api_serves_signed_checkpoints_and_tiles() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
 }
+
+#[tokio::test]
+async fn home_page_shows_the_log_and_escapes_what_it_prints() {
+    let f = fixture(|_| {});
+    let (status, headers, page) = f.send(Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains(
+        "Tamper-evident log <strong>evident.test/api</strong> holds <strong>0</strong> entries."
+    ));
+    assert!(page.contains(&f.node.ledger.verifier().to_string()));
+    assert!(page.contains("<tr><td>app</td><td>json</td>"));
+}
