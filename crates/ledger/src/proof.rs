@@ -68,7 +68,7 @@ pub trait SubtreeHashes {
 /// recursions is.
 pub fn range_hash<S: SubtreeHashes>(src: &S, start: u64, end: u64) -> Result<Hash, S::Error> {
     let n = end - start;
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         return src.subtree(n.trailing_zeros() as u8, start >> n.trailing_zeros());
     }
     let k = largest_power_of_two_below(n);

@@ -331,19 +331,19 @@ impl Ledger {
                 offset: 0,
                 reason: "tiles do not describe the checkpointed tree".into(),
             })?;
-        if let Some(latest) = &*self.latest.read().unwrap_or_else(PoisonError::into_inner) {
-            if edge.root() != latest.checkpoint.root {
-                return Err(LedgerError::Corrupted {
-                    path: self.dir.join("checkpoints.log"),
-                    offset: 0,
-                    reason: format!(
-                        "stored entries and tiles give root {} at size {}, but the latest checkpoint says {}",
-                        edge.root(),
-                        checkpointed,
-                        latest.checkpoint.root
-                    ),
-                });
-            }
+        if let Some(latest) = &*self.latest.read().unwrap_or_else(PoisonError::into_inner)
+            && edge.root() != latest.checkpoint.root
+        {
+            return Err(LedgerError::Corrupted {
+                path: self.dir.join("checkpoints.log"),
+                offset: 0,
+                reason: format!(
+                    "stored entries and tiles give root {} at size {}, but the latest checkpoint says {}",
+                    edge.root(),
+                    checkpointed,
+                    latest.checkpoint.root
+                ),
+            });
         }
         let mut tiles = Vec::new();
         for i in checkpointed..size {
@@ -438,10 +438,10 @@ impl Ledger {
             let reason = reason.clone();
             return fail(batches, reason);
         }
-        if w.segment_len > self.options.segment_max_bytes {
-            if let Err(e) = self.roll_segment(&mut w) {
-                return fail(batches, e.to_string());
-            }
+        if w.segment_len > self.options.segment_max_bytes
+            && let Err(e) = self.roll_segment(&mut w)
+        {
+            return fail(batches, e.to_string());
         }
         let total: usize = batches.iter().map(|(_, p)| p.framed.len()).sum();
         let mut seg_buf = Vec::with_capacity(total);
@@ -572,10 +572,10 @@ impl Ledger {
             let edge = self.edge.read().unwrap_or_else(PoisonError::into_inner);
             (edge.size(), edge.root())
         };
-        if let Some(current) = self.latest_checkpoint() {
-            if current.checkpoint.size >= size {
-                return Ok(current);
-            }
+        if let Some(current) = self.latest_checkpoint()
+            && current.checkpoint.size >= size
+        {
+            return Ok(current);
         }
         self.write_tiles(&mut w);
         if !w.unwritten_tiles.is_empty() {
@@ -984,10 +984,10 @@ pub(crate) fn list_segments(seg_dir: &Path) -> Result<Vec<u64>, LedgerError> {
         let e = e.map_err(io_err("list", seg_dir))?;
         let name = e.file_name();
         let name = name.to_string_lossy();
-        if let Some(stem) = name.strip_suffix(".seg") {
-            if let Ok(n) = stem.parse::<u64>() {
-                firsts.push(n);
-            }
+        if let Some(stem) = name.strip_suffix(".seg")
+            && let Ok(n) = stem.parse::<u64>()
+        {
+            firsts.push(n);
         }
     }
     firsts.sort_unstable();

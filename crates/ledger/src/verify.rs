@@ -110,6 +110,50 @@ impl VerifyReport {
 /// Keep reports readable on badly damaged ledgers.
 const MAX_DAMAGE: usize = 100;
 
+/// Segment bytes read before hashing them in parallel.
+const CHUNK_BYTES: usize = 8 << 20;
+
+/// Whole records read from a segment, hashed together.
+#[derive(Default)]
+struct Chunk {
+    data: Vec<u8>,
+    /// (start in `data`, length, stored CRC) per record.
+    records: Vec<(usize, usize, u32)>,
+}
+
+impl Chunk {
+    fn clear(&mut self) {
+        self.data.clear();
+        self.records.clear();
+    }
+
+    /// Bytes of segment the chunk covers, framing included.
+    fn span(&self) -> u64 {
+        self.data.len() as u64 + FRAME_LEN * self.records.len() as u64
+    }
+
+    /// Leaf hash and CRC check of every record, in order, on two threads.
+    fn hash(&self) -> Vec<(Hash, bool)> {
+        let one = |&(start, len, crc): &(usize, usize, u32)| {
+            let body = &self.data[start..start + len];
+            (leaf_hash(body), crc32fast::hash(body) == crc)
+        };
+        let mid = self.records.len() / 2;
+        let (left, right) = self.records.split_at(mid);
+        std::thread::scope(|s| {
+            let back = s.spawn(|| right.iter().map(one).collect::<Vec<_>>());
+            let mut out: Vec<(Hash, bool)> = left.iter().map(one).collect();
+            // A panic in the helper thread would be a bug in hashing; fall back to
+            // hashing its half here rather than propagating it.
+            out.extend(
+                back.join()
+                    .unwrap_or_else(|_| right.iter().map(one).collect()),
+            );
+            out
+        })
+    }
+}
+
 /// Verifies the ledger in `dir` against `verifier`; `progress(done, total)` is called with
 /// segment bytes read. Errors only when the ledger cannot be read at all.
 pub fn verify(
@@ -135,6 +179,7 @@ pub fn verify(
         next_checkpoint: 0,
         entries_damaged: false,
         pending: Vec::new(),
+        segment_files: Vec::new(),
     };
     v.load_checkpoints(verifier)?;
     v.check_checkpoints_at_current_size();
@@ -175,8 +220,11 @@ struct Verifier {
     checkpoints: Vec<(u64, Hash)>,
     next_checkpoint: usize,
     entries_damaged: bool,
-    /// Leaves and locations of the level-0 tile being filled, for classifying damage.
-    pending: Vec<(Hash, PathBuf, u64)>,
+    /// Leaves and locations (segment number, offset) of the level-0 tile being filled,
+    /// for classifying damage.
+    pending: Vec<(Hash, usize, u64)>,
+    /// Segment files read so far, indexed by segment number.
+    segment_files: Vec<PathBuf>,
 }
 
 impl Verifier {
@@ -313,61 +361,80 @@ impl Verifier {
             });
             return Ok(0);
         }
+        self.segment_files.push(seg_path.to_owned());
+        let segment_no = self.segment_files.len() - 1;
         let mut offset = HEADER_LEN;
         let mut count = 0u64;
-        let mut body = Vec::new();
         let mut index_reported = false;
-        loop {
-            let index = first + count;
-            let mut frame = [0u8; FRAME_LEN as usize];
-            match read_full(&mut r, &mut frame).map_err(io("read", seg_path))? {
-                0 => break,
-                n if n < frame.len() => {
-                    self.truncated(index, seg_path, offset, "record frame cut off");
+        let mut chunk = Chunk::default();
+        let mut done = false;
+        while !done {
+            // Read up to CHUNK_BYTES of whole records, then hash them on two threads.
+            chunk.clear();
+            while chunk.data.len() < CHUNK_BYTES {
+                let index = first + count + chunk.records.len() as u64;
+                let at = offset + chunk.span();
+                let mut frame = [0u8; FRAME_LEN as usize];
+                match read_full(&mut r, &mut frame).map_err(io("read", seg_path))? {
+                    0 => {
+                        done = true;
+                        break;
+                    }
+                    n if n < frame.len() => {
+                        self.truncated(index, seg_path, at, "record frame cut off");
+                        done = true;
+                        break;
+                    }
+                    _ => {}
+                }
+                let (len, crc) = split_frame(&frame);
+                let start = chunk.data.len();
+                chunk.data.resize(start + len as usize, 0);
+                if read_full(&mut r, &mut chunk.data[start..]).map_err(io("read", seg_path))?
+                    < len as usize
+                {
+                    chunk.data.truncate(start);
+                    self.truncated(index, seg_path, at, "record body cut off");
+                    done = true;
                     break;
                 }
-                _ => {}
+                chunk.records.push((start, len as usize, crc));
             }
-            let (len, crc) = split_frame(&frame);
-            body.resize(len as usize, 0);
-            if read_full(&mut r, &mut body).map_err(io("read", seg_path))? < body.len() {
-                self.truncated(index, seg_path, offset, "record body cut off");
-                break;
+            let hashed = chunk.hash();
+            for (k, (leaf, crc_ok)) in hashed.into_iter().enumerate() {
+                let index = first + count;
+                let len = chunk.records[k].1 as u64;
+                if !index_reported && offsets.get(count as usize).is_some_and(|&o| o != offset) {
+                    index_reported = true;
+                    self.damage(Damage {
+                        kind: DamageKind::Structure,
+                        index: Some(index),
+                        file: idx_path.to_owned(),
+                        offset: Some(HEADER_LEN + 8 * count),
+                        detail: format!(
+                            "offset index says {}, the record is at {offset}",
+                            offsets[count as usize]
+                        ),
+                    });
+                }
+                if !crc_ok && !self.entries_damaged {
+                    self.entries_damaged = true;
+                    self.damage(Damage {
+                        kind: DamageKind::Changed,
+                        index: Some(index),
+                        file: seg_path.to_owned(),
+                        offset: Some(offset),
+                        detail: format!("entry {index} does not match its record checksum"),
+                    });
+                }
+                self.push(leaf, segment_no, offset)?;
+                offset += FRAME_LEN + len;
+                count += 1;
+                self.report.entries += 1;
+                self.report.bytes += FRAME_LEN + len;
             }
-            if !index_reported && offsets.get(count as usize).is_some_and(|&o| o != offset) {
-                index_reported = true;
-                self.damage(Damage {
-                    kind: DamageKind::Structure,
-                    index: Some(index),
-                    file: idx_path.to_owned(),
-                    offset: Some(HEADER_LEN + 8 * count),
-                    detail: format!(
-                        "offset index says {}, the record is at {offset}",
-                        offsets[count as usize]
-                    ),
-                });
-            }
-            let leaf = leaf_hash(&body);
-            if crc32fast::hash(&body) != crc && !self.entries_damaged {
-                self.entries_damaged = true;
-                self.damage(Damage {
-                    kind: DamageKind::Changed,
-                    index: Some(index),
-                    file: seg_path.to_owned(),
-                    offset: Some(offset),
-                    detail: format!("entry {index} does not match its record checksum"),
-                });
-            }
-            self.push(leaf, seg_path, offset)?;
-            offset += FRAME_LEN + len as u64;
-            count += 1;
-            self.report.entries += 1;
-            self.report.bytes += FRAME_LEN + len as u64;
-            if count % 65536 == 0 {
-                progress(self.report.bytes, total);
-            }
+            progress(self.report.bytes, total);
         }
-        progress(self.report.bytes, total);
         Ok(count)
     }
 
@@ -382,8 +449,8 @@ impl Verifier {
         });
     }
 
-    fn push(&mut self, leaf: Hash, file: &Path, offset: u64) -> Result<(), LedgerError> {
-        self.pending.push((leaf, file.to_owned(), offset));
+    fn push(&mut self, leaf: Hash, segment_no: usize, offset: u64) -> Result<(), LedgerError> {
+        self.pending.push((leaf, segment_no, offset));
         let mut tiles = Vec::new();
         self.edge.push(leaf, &mut tiles);
         for tile in tiles {
@@ -490,7 +557,7 @@ impl Verifier {
         self.entries_damaged = true;
         let (file, offset) = pending
             .get(j)
-            .map(|(_, f, o)| (f.clone(), Some(*o)))
+            .and_then(|(_, seg, o)| Some((self.segment_files.get(*seg)?.clone(), Some(*o))))
             .unwrap_or((path, None));
         self.damage(Damage {
             kind,
@@ -505,19 +572,20 @@ impl Verifier {
     fn finish(&mut self) {
         let size = self.edge.size();
         self.report.root = self.edge.root();
-        if let Some(&(cp_size, _)) = self.checkpoints.last() {
-            if cp_size > size && !self.entries_damaged {
-                self.damage(Damage {
-                    kind: DamageKind::Truncated,
-                    index: Some(size),
-                    file: self.dir.join("segments"),
-                    offset: None,
-                    detail: format!(
-                        "the ledger holds {size} entries but a checkpoint of size {cp_size} was signed"
-                    ),
-                });
-                self.entries_damaged = true;
-            }
+        if let Some(&(cp_size, _)) = self.checkpoints.last()
+            && cp_size > size
+            && !self.entries_damaged
+        {
+            self.damage(Damage {
+                kind: DamageKind::Truncated,
+                index: Some(size),
+                file: self.dir.join("segments"),
+                offset: None,
+                detail: format!(
+                    "the ledger holds {size} entries but a checkpoint of size {cp_size} was signed"
+                ),
+            });
+            self.entries_damaged = true;
         }
         let next_tile = TileId {
             level: 0,

@@ -105,8 +105,8 @@ pub fn decode_body<'a>(
         return Ok(std::borrow::Cow::Borrowed(body));
     }
     let mut out = Vec::new();
-    let mut decoder =
-        flate2::read::MultiGzDecoder::new(body).take(limits.max_decoded_bytes as u64 + 1);
+    let mut decoder = flate2::read::MultiGzDecoder::new(body)
+        .take((limits.max_decoded_bytes as u64).saturating_add(1));
     decoder.read_to_end(&mut out).map_err(|e| BodyError::Gzip {
         decoded: out.len(),
         reason: e.to_string(),

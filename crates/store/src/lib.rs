@@ -7,8 +7,8 @@
 //! let dir = tempfile::tempdir()?;
 //! let db = StateDb::open(&dir.path().join("state.db"))?;
 //! let token = db.add_source(&"okta".parse()?, evident_model::Format::Okta)?;
-//! assert!(db.authenticate_ingest("okta", &token)?);
-//! assert!(!db.authenticate_ingest("okta", "evd_wrong")?);
+//! assert!(db.authenticate_ingest("okta", &token)?.is_some());
+//! assert!(db.authenticate_ingest("okta", "evd_wrong")?.is_none());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -32,8 +32,7 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE sources (
         id INTEGER PRIMARY KEY,
         source_id INTEGER NOT NULL REFERENCES sources(id),
         token_sha256 BLOB NOT NULL UNIQUE,
-        created_at_ns INTEGER NOT NULL,
-        last_used_at_ns INTEGER
+        created_at_ns INTEGER NOT NULL
     );"];
 
 /// Errors from the state database.
@@ -153,16 +152,18 @@ impl StateDb {
         rows.map(|r| parts_to_source(r?)).collect()
     }
 
-    /// True when `token` is a live ingest credential for source `name`; records its use.
-    pub fn authenticate_ingest(&self, name: &str, token: &str) -> Result<bool, StoreError> {
-        let conn = self.conn();
-        let updated = conn.execute(
-            "UPDATE ingest_tokens SET last_used_at_ns = ?3
-             WHERE token_sha256 = ?1
-               AND source_id = (SELECT id FROM sources WHERE name = ?2)",
-            params![token_hash(token), name, now_ns()],
-        )?;
-        Ok(updated == 1)
+    /// The credential id when `token` is a live ingest credential for source `name`.
+    /// Read-only, so the hot ingest path never waits on a database write.
+    pub fn authenticate_ingest(&self, name: &str, token: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT t.id FROM ingest_tokens t JOIN sources s ON s.id = t.source_id
+                 WHERE t.token_sha256 = ?1 AND s.name = ?2",
+                params![token_hash(token), name],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 }
 
@@ -220,9 +221,10 @@ mod tests {
             .add_source(&"github".parse().unwrap(), Format::GitHub)
             .unwrap();
         assert!(okta.starts_with("evd_") && okta.len() == 47);
-        assert!(db.authenticate_ingest("okta", &okta).unwrap());
-        assert!(!db.authenticate_ingest("okta", &gh).unwrap());
-        assert!(!db.authenticate_ingest("nope", &okta).unwrap());
+        assert_eq!(db.authenticate_ingest("okta", &okta).unwrap(), Some(1));
+        assert_eq!(db.authenticate_ingest("github", &gh).unwrap(), Some(2));
+        assert_eq!(db.authenticate_ingest("okta", &gh).unwrap(), None);
+        assert_eq!(db.authenticate_ingest("nope", &okta).unwrap(), None);
         drop(db);
         let raw = std::fs::read(&path).unwrap();
         assert!(!raw.windows(okta.len()).any(|w| w == okta.as_bytes()));
