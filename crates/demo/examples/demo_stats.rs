@@ -12,7 +12,10 @@ fn main() {
     let days = args.next().and_then(|a| a.parse().ok()).unwrap_or(30);
     let employees = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
     let end = DateTime::<Utc>::from_timestamp(1_796_083_200, 0).unwrap_or_default(); // 2026-12-01
-    let config = DemoConfig { employees, ..DemoConfig::new(days, end) };
+    let config = DemoConfig {
+        employees,
+        ..DemoConfig::new(days, end)
+    };
     let started = Instant::now();
     let demo = generate(&config);
     let elapsed = started.elapsed();
@@ -20,12 +23,25 @@ fn main() {
     let mut bytes = 0;
     for source in &demo.sources {
         let size: usize = source.records.iter().map(Vec::len).sum();
-        println!("{:<16} {:<11} {:>8} records {:>6} MiB", source.name, source.format, source.records.len(), size >> 20);
+        println!(
+            "{:<16} {:<11} {:>8} records {:>6} MiB",
+            source.name,
+            source.format,
+            source.records.len(),
+            size >> 20
+        );
         total += source.records.len();
         bytes += size;
     }
-    println!("{:<28} {total:>8} records {:>6} MiB in {elapsed:.2?}", "total", bytes >> 20);
+    println!(
+        "{:<28} {total:>8} records {:>6} MiB in {elapsed:.2?}",
+        "total",
+        bytes >> 20
+    );
     for incident in &demo.incidents {
-        println!("{} {:<30} {:<15} {}", incident.time, incident.name, incident.source, incident.description);
+        println!(
+            "{} {:<30} {:<15} {}",
+            incident.time, incident.name, incident.source, incident.description
+        );
     }
 }

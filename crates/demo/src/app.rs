@@ -30,21 +30,122 @@ struct Route {
 }
 
 const ROUTES: [(u32, Route); 12] = [
-    (20, Route { service: "web", method: "GET", path: "/", latency: 35 }),
-    (12, Route { service: "web", method: "GET", path: "/dashboard", latency: 80 }),
-    (18, Route { service: "api", method: "GET", path: "/v1/orders", latency: 45 }),
-    (10, Route { service: "api", method: "GET", path: "/v1/orders/{}", latency: 25 }),
-    (5, Route { service: "api", method: "POST", path: "/v1/orders", latency: 120 }),
-    (8, Route { service: "api", method: "GET", path: "/v1/customers/me", latency: 20 }),
-    (2, Route { service: "api", method: "PATCH", path: "/v1/customers/me", latency: 60 }),
-    (6, Route { service: "api", method: "POST", path: "/v1/auth/login", latency: 180 }),
-    (4, Route { service: "api", method: "GET", path: "/v1/invoices", latency: 70 }),
-    (2, Route { service: "billing", method: "POST", path: "/v1/charges", latency: 450 }),
-    (2, Route { service: "billing", method: "POST", path: "/webhooks/stripe", latency: 90 }),
-    (1, Route { service: "api", method: "GET", path: "/v1/invoices/{}/pdf", latency: 900 }),
+    (
+        20,
+        Route {
+            service: "web",
+            method: "GET",
+            path: "/",
+            latency: 35,
+        },
+    ),
+    (
+        12,
+        Route {
+            service: "web",
+            method: "GET",
+            path: "/dashboard",
+            latency: 80,
+        },
+    ),
+    (
+        18,
+        Route {
+            service: "api",
+            method: "GET",
+            path: "/v1/orders",
+            latency: 45,
+        },
+    ),
+    (
+        10,
+        Route {
+            service: "api",
+            method: "GET",
+            path: "/v1/orders/{}",
+            latency: 25,
+        },
+    ),
+    (
+        5,
+        Route {
+            service: "api",
+            method: "POST",
+            path: "/v1/orders",
+            latency: 120,
+        },
+    ),
+    (
+        8,
+        Route {
+            service: "api",
+            method: "GET",
+            path: "/v1/customers/me",
+            latency: 20,
+        },
+    ),
+    (
+        2,
+        Route {
+            service: "api",
+            method: "PATCH",
+            path: "/v1/customers/me",
+            latency: 60,
+        },
+    ),
+    (
+        6,
+        Route {
+            service: "api",
+            method: "POST",
+            path: "/v1/auth/login",
+            latency: 180,
+        },
+    ),
+    (
+        4,
+        Route {
+            service: "api",
+            method: "GET",
+            path: "/v1/invoices",
+            latency: 70,
+        },
+    ),
+    (
+        2,
+        Route {
+            service: "billing",
+            method: "POST",
+            path: "/v1/charges",
+            latency: 450,
+        },
+    ),
+    (
+        2,
+        Route {
+            service: "billing",
+            method: "POST",
+            path: "/webhooks/stripe",
+            latency: 90,
+        },
+    ),
+    (
+        1,
+        Route {
+            service: "api",
+            method: "GET",
+            path: "/v1/invoices/{}/pdf",
+            latency: 900,
+        },
+    ),
 ];
 
-const HEALTH: Route = Route { service: "api", method: "GET", path: "/healthz", latency: 2 };
+const HEALTH: Route = Route {
+    service: "api",
+    method: "GET",
+    path: "/healthz",
+    latency: 2,
+};
 
 /// Application log lines for the whole window, unsorted.
 pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
@@ -56,7 +157,12 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
         let client = format!("192.0.2.{}", 120 + customer % 135);
         out.push(request(rng, at, route, Some(customer), &client));
     }
-    for at in clock::scatter(rng, &world.window, HEALTH_CHECKS * world.scale, &clock::FLAT) {
+    for at in clock::scatter(
+        rng,
+        &world.window,
+        HEALTH_CHECKS * world.scale,
+        &clock::FLAT,
+    ) {
         let alb = *dice::pick(rng, &["10.0.1.20", "10.0.1.21"]);
         out.push(request(rng, at, &HEALTH, None, alb));
     }
@@ -70,7 +176,18 @@ fn request(rng: &mut StdRng, at: i64, route: &Route, customer: Option<u32>, clie
         200
     } else {
         let ok = if route.method == "POST" { 201 } else { 200 };
-        *dice::weighted(rng, &[(955, ok), (15, 400), (12, 404), (4, 403), (3, 429), (8, 500), (3, 503)])
+        *dice::weighted(
+            rng,
+            &[
+                (955, ok),
+                (15, 400),
+                (12, 404),
+                (4, 403),
+                (3, 429),
+                (8, 500),
+                (3, 503),
+            ],
+        )
     };
     let (level, msg) = match status {
         500 => ("error", "unhandled error: upstream timeout after 5000ms"),
@@ -79,10 +196,16 @@ fn request(rng: &mut StdRng, at: i64, route: &Route, customer: Option<u32>, clie
         400..=499 => ("warn", "request rejected"),
         _ => ("info", "request completed"),
     };
-    let path = route.path.replace("{}", &rng.random_range(10_000..999_999).to_string());
+    let path = route
+        .path
+        .replace("{}", &rng.random_range(10_000..999_999).to_string());
     // Log-normal-ish latency: mostly near typical, with a long tail.
     let spread: f64 = rng.random_range(0.4..1.6);
-    let tail = if rng.random_bool(0.03) { rng.random_range(3.0..20.0) } else { 1.0 };
+    let tail = if rng.random_bool(0.03) {
+        rng.random_range(3.0..20.0)
+    } else {
+        1.0
+    };
     let duration = (f64::from(route.latency) * spread * tail).round() as i64;
     let request_id = format!("req_{}", dice::alnum(rng, 20));
     let user = customer.map(|c| format!("usr_{c:07}"));

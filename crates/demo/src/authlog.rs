@@ -76,7 +76,15 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
     if let Some(plan) = &world.plan {
         brute_force(rng, &mut out, &plan.ssh_brute_force);
         let act = plan.sudo_denied;
-        session(world, rng, &mut out, world.person(act.who), act.at, Some(&INNER_HOSTS[0]), true);
+        session(
+            world,
+            rng,
+            &mut out,
+            world.person(act.who),
+            act.at,
+            Some(&INNER_HOSTS[0]),
+            true,
+        );
     }
     out
 }
@@ -145,7 +153,14 @@ fn session(
         }
         logout(out, p, t.max(hop_end), host, BASTION.ip, &hop);
     }
-    logout(out, p, (at + length).max(t + SECOND), &BASTION, &p.vpn_ip, &outer);
+    logout(
+        out,
+        p,
+        (at + length).max(t + SECOND),
+        &BASTION,
+        &p.vpn_ip,
+        &outer,
+    );
 }
 
 /// What a login leaves behind for its logout.
@@ -155,7 +170,14 @@ struct Login {
     session: u32,
 }
 
-fn login(rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person, at: i64, host: &Host, from: &str) -> Login {
+fn login(
+    rng: &mut StdRng,
+    out: &mut Vec<Rec>,
+    p: &Person,
+    at: i64,
+    host: &Host,
+    from: &str,
+) -> Login {
     let l = Login {
         pid: pid(rng),
         port: dice::ephemeral_port(rng),
@@ -172,22 +194,49 @@ fn login(rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person, at: i64, host: &Host,
     );
     out.push(line(at + 6, AUTHPRIV_INFO, host.name, "sshd", l.pid, &msg));
     let msg = format!("New session {} of user {}.", l.session, p.unix);
-    out.push(line(at + 15, AUTH_INFO, host.name, "systemd-logind", LOGIND_PID, &msg));
+    out.push(line(
+        at + 15,
+        AUTH_INFO,
+        host.name,
+        "systemd-logind",
+        LOGIND_PID,
+        &msg,
+    ));
     l
 }
 
 fn logout(out: &mut Vec<Rec>, p: &Person, at: i64, host: &Host, from: &str, l: &Login) {
     let h = host.name;
-    let msg = format!("Received disconnect from {from} port {}:11: disconnected by user", l.port);
+    let msg = format!(
+        "Received disconnect from {from} port {}:11: disconnected by user",
+        l.port
+    );
     out.push(line(at, AUTH_INFO, h, "sshd", l.pid, &msg));
     let msg = format!("Disconnected from user {} {from} port {}", p.unix, l.port);
     out.push(line(at + 1, AUTH_INFO, h, "sshd", l.pid, &msg));
     let msg = format!("pam_unix(sshd:session): session closed for user {}", p.unix);
     out.push(line(at + 3, AUTHPRIV_INFO, h, "sshd", l.pid, &msg));
-    let msg = format!("Session {} logged out. Waiting for processes to exit.", l.session);
-    out.push(line(at + 9, AUTH_INFO, h, "systemd-logind", LOGIND_PID, &msg));
+    let msg = format!(
+        "Session {} logged out. Waiting for processes to exit.",
+        l.session
+    );
+    out.push(line(
+        at + 9,
+        AUTH_INFO,
+        h,
+        "systemd-logind",
+        LOGIND_PID,
+        &msg,
+    ));
     let msg = format!("Removed session {}.", l.session);
-    out.push(line(at + 14, AUTH_INFO, h, "systemd-logind", LOGIND_PID, &msg));
+    out.push(line(
+        at + 14,
+        AUTH_INFO,
+        h,
+        "systemd-logind",
+        LOGIND_PID,
+        &msg,
+    ));
 }
 
 /// One connection from an internet scanner: a banner grab or a password guess or two.
@@ -227,7 +276,8 @@ fn guess(rng: &mut StdRng, out: &mut Vec<Rec>, at: i64, ip: &str) {
         out.push(line(at, AUTHPRIV_NOTICE, h, "sshd", pid, &msg));
         let msg = format!("Failed password for root from {ip} port {port} ssh2");
         out.push(line(at + 1_900, AUTH_INFO, h, "sshd", pid, &msg));
-        let msg = format!("Connection closed by authenticating user root {ip} port {port} [preauth]");
+        let msg =
+            format!("Connection closed by authenticating user root {ip} port {port} [preauth]");
         out.push(line(at + 2_300, AUTH_INFO, h, "sshd", pid, &msg));
     } else {
         let user = dice::pick(rng, &USERS);
@@ -266,7 +316,14 @@ fn cron(rng: &mut StdRng, out: &mut Vec<Rec>, world: &World) {
             let msg = "pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)";
             out.push(line(at, AUTHPRIV_INFO, host.name, "CRON", pid, msg));
             let msg = "pam_unix(cron:session): session closed for user root";
-            out.push(line(at + rng.random_range(100..900), AUTHPRIV_INFO, host.name, "CRON", pid, msg));
+            out.push(line(
+                at + rng.random_range(100..900),
+                AUTHPRIV_INFO,
+                host.name,
+                "CRON",
+                pid,
+                msg,
+            ));
         }
         hour += HOUR;
     }
@@ -277,5 +334,11 @@ fn pid(rng: &mut StdRng) -> u32 {
 }
 
 fn line(at: i64, pri: u8, host: &str, program: &str, pid: u32, msg: &str) -> Rec {
-    Rec::new(at, format!("<{pri}>{} {host} {program}[{pid}]: {msg}", clock::syslog(at)))
+    Rec::new(
+        at,
+        format!(
+            "<{pri}>{} {host} {program}[{pid}]: {msg}",
+            clock::syslog(at)
+        ),
+    )
 }

@@ -88,7 +88,12 @@ pub(crate) const FLAT: Curve = Curve {
 ///
 /// Each day's volume is jittered by ±15% so days differ. The instants come back sorted, so
 /// generators that keep state (statement counters, sessions) see time move forward.
-pub(crate) fn scatter(rng: &mut StdRng, window: &Window, per_weekday: f64, curve: &Curve) -> Vec<i64> {
+pub(crate) fn scatter(
+    rng: &mut StdRng,
+    window: &Window,
+    per_weekday: f64,
+    curve: &Curve,
+) -> Vec<i64> {
     let mut out = Vec::new();
     if per_weekday <= 0.0 || window.start >= window.end {
         return out;
@@ -103,7 +108,11 @@ pub(crate) fn scatter(rng: &mut StdRng, window: &Window, per_weekday: f64, curve
             day = slot.div_euclid(DAY);
             jitter = rng.random_range(0.85..1.15);
         }
-        let weekend = if civil.weekday >= 5 { curve.weekend } else { 1.0 };
+        let weekend = if civil.weekday >= 5 {
+            curve.weekend
+        } else {
+            1.0
+        };
         let hour_share = curve.hours[civil.hour as usize] / total;
         let n = dice::count(rng, per_weekday * jitter * weekend * hour_share);
         for _ in 0..n {
@@ -220,7 +229,10 @@ pub(crate) fn postgres(ms: i64) -> String {
 pub(crate) fn to_datetime(ms: i64) -> DateTime<Utc> {
     // Every instant the generators produce lies in a `Window`, whose bounds come from valid
     // `DateTime`s, so the conversion only fails on a bug; fall back to the epoch rather than panic.
-    debug_assert!(DateTime::from_timestamp_millis(ms).is_some(), "{ms} out of range");
+    debug_assert!(
+        DateTime::from_timestamp_millis(ms).is_some(),
+        "{ms} out of range"
+    );
     DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::UNIX_EPOCH)
 }
 
@@ -266,7 +278,10 @@ mod tests {
             let c = civil(ms);
             assert_eq!(c.year, i64::from(dt.year()), "{dt}");
             assert_eq!((c.month, c.day), (dt.month(), dt.day()), "{dt}");
-            assert_eq!((c.hour, c.minute, c.second), (dt.hour(), dt.minute(), dt.second()));
+            assert_eq!(
+                (c.hour, c.minute, c.second),
+                (dt.hour(), dt.minute(), dt.second())
+            );
             assert_eq!(c.milli, dt.timestamp_subsec_millis());
             assert_eq!(c.weekday, dt.weekday().num_days_from_monday(), "{dt}");
             ms += 86_399_999 * 3 + 7;

@@ -11,7 +11,9 @@ use rand::RngExt;
 use rand::rngs::StdRng;
 
 use crate::clock::{self, FLAT, MINUTE, OFFICE, SECOND};
-use crate::company::{AWS_ACCOUNT, AWS_REGION, Dept, GITHUB_ORG, INNER_HOSTS, NAT_PUBLIC_IP, Person};
+use crate::company::{
+    AWS_ACCOUNT, AWS_REGION, Dept, GITHUB_ORG, INNER_HOSTS, NAT_PUBLIC_IP, Person,
+};
 use crate::json::{self, Obj};
 use crate::{Rec, World, dice};
 
@@ -48,9 +50,8 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
     }
     for at in clock::scatter(rng, window, CONSOLE_LOGINS * world.scale, &OFFICE) {
         if let Some(p) = world.pick(rng, &world.company.iam_users, at) {
-            let mfa = true;
             let failed = rng.random_bool(0.05);
-            console_login(rng, &mut out, p, at, mfa, failed);
+            console_login(rng, &mut out, p, at, true, failed);
         }
     }
     if let Some(plan) = &world.plan {
@@ -61,34 +62,45 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
 
         let act = plan.trail_stopped;
         let p = world.person(act.who);
-        let id = Identity::sso(p);
+        let id = Identity::sso(rng, p);
         let trail = format!("arn:aws:cloudtrail:{AWS_REGION}:{AWS_ACCOUNT}:trail/{TRAIL}");
         let params = json::object(|o| {
             o.str("name", &trail);
         });
         let agent = CLI_AGENTS[0];
-        for (offset, name) in [(0, "StopLogging"), (rng.random_range(3..7) * MINUTE, "DeleteTrail")] {
+        for (offset, name) in [
+            (0, "StopLogging"),
+            (rng.random_range(3..7) * MINUTE, "DeleteTrail"),
+        ] {
             let api = Api::write("cloudtrail.amazonaws.com", name, Some(params.clone()), None);
-            out.push(write(rng, &Call::new(act.at + offset, &id, &api, &p.public_ip, agent)));
+            out.push(write(
+                rng,
+                &Call::new(act.at + offset, &id, &api, &p.public_ip, agent),
+            ));
         }
 
         let act = plan.ssh_open_to_world;
         let p = world.person(act.who);
-        let id = Identity::sso(p);
+        let id = Identity::sso(rng, p);
         let api = authorize_ingress(rng, 22, "0.0.0.0/0");
         let agent = "console.ec2.amazonaws.com";
-        out.push(write(rng, &Call::new(act.at, &id, &api, &p.public_ip, agent)));
+        out.push(write(
+            rng,
+            &Call::new(act.at, &id, &api, &p.public_ip, agent),
+        ));
     }
     out
 }
 
 /// A CLI, console or Terraform session: a handful of calls within minutes.
 fn human_session(world: &World, rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person, at: i64) {
-    let id = Identity::sso(p);
+    let id = Identity::sso(rng, p);
     let agent = match rng.random_range(0..10) {
         0..5 => *dice::pick(rng, &CLI_AGENTS),
         5..8 => "AWS Internal",
-        _ => "APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.74.0",
+        _ => {
+            "APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.74.0"
+        }
     };
     let mut t = at;
     for _ in 0..rng.random_range(2..=16) {
@@ -98,8 +110,18 @@ fn human_session(world: &World, rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person
         }
         let api = human_api(rng);
         let mut call = Call::new(t, &id, &api, &p.public_ip, agent);
-        let denied = access_denied(&id, &api);
-        if rng.random_bool(0.04) && !api.data {
+        // Non-administrators are sometimes refused IAM reads and changes.
+        let admin = matches!(
+            &id,
+            Identity::Sso {
+                permission_set: "AdministratorAccess",
+                ..
+            }
+        );
+        let deniable = !admin && !api.data && (api.source == "iam.amazonaws.com" || !api.read_only);
+        let denied;
+        if deniable && rng.random_bool(0.15) {
+            denied = access_denied(&id, &api);
             call.error = Some((denied.0, &denied.1));
         }
         out.push(write(rng, &call));
@@ -109,13 +131,16 @@ fn human_session(world: &World, rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person
 /// A call from an application server or worker through its instance role.
 fn workload_call(rng: &mut StdRng, out: &mut Vec<Rec>, at: i64) {
     let host = dice::pick(rng, &INNER_HOSTS[..4]);
-    let role = if host.name.starts_with("worker") { "worker-role" } else { "app-server-role" };
+    let role = if host.name.starts_with("worker") {
+        "worker-role"
+    } else {
+        "app-server-role"
+    };
     let session = instance_id(host.name);
     let id = Identity::Role {
         role,
         session: &session,
         key: format!("ASIA{}", dice::upper(rng, 16)),
-        mfa: false,
     };
     let agent = "aws-sdk-go-v2/1.32.2 os/linux lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64";
     let roll = rng.random_range(0..100);
@@ -136,25 +161,45 @@ fn workload_call(rng: &mut StdRng, out: &mut Vec<Rec>, at: i64) {
 /// GitHub Actions federates in over OIDC, pushes an artifact and rolls the ECS service.
 fn deploy(rng: &mut StdRng, out: &mut Vec<Rec>, at: i64) {
     let repo = format!("repo:{GITHUB_ORG}/platform:ref:refs/heads/main");
-    let web = Identity::WebIdentity { subject: &repo };
+    let web = Identity::GitHubOidc { subject: &repo };
     let role_arn = format!("arn:aws:iam::{AWS_ACCOUNT}:role/github-actions-deploy");
     let params = json::object(|o| {
         o.str("roleArn", &role_arn)
             .str("roleSessionName", "GitHubActions")
             .int("durationSeconds", 3600);
     });
-    let agent = "aws-sdk-nodejs/2.1692.0 linux/v20.18.0 configure-aws-credentials-for-github-actions";
+    let agent =
+        "aws-sdk-nodejs/2.1692.0 linux/v20.18.0 configure-aws-credentials-for-github-actions";
+    let role_id = format!("AROA{}", dice::stable_upper("github-actions-deploy", 17));
+    let response = json::object(|o| {
+        o.str("subjectFromWebIdentityToken", &repo)
+            .obj("assumedRoleUser", |o| {
+                o.str("assumedRoleId", &format!("{role_id}:GitHubActions")).str(
+                    "arn",
+                    &format!("arn:aws:sts::{AWS_ACCOUNT}:assumed-role/github-actions-deploy/GitHubActions"),
+                );
+            })
+            .str("provider", &format!("arn:aws:iam::{AWS_ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"))
+            .str("audience", "sts.amazonaws.com");
+    });
     let assume = Api {
         read_only: true,
-        ..Api::write("sts.amazonaws.com", "AssumeRoleWithWebIdentity", Some(params), None)
+        ..Api::write(
+            "sts.amazonaws.com",
+            "AssumeRoleWithWebIdentity",
+            Some(params),
+            Some(response),
+        )
     };
-    out.push(write(rng, &Call::new(at, &web, &assume, GITHUB_RUNNER_IP, agent)));
+    out.push(write(
+        rng,
+        &Call::new(at, &web, &assume, GITHUB_RUNNER_IP, agent),
+    ));
 
     let id = Identity::Role {
         role: "github-actions-deploy",
         session: "GitHubActions",
         key: format!("ASIA{}", dice::upper(rng, 16)),
-        mfa: false,
     };
     let sha = dice::hex(rng, 40);
     let key = format!("platform/{sha}.tar.gz");
@@ -164,7 +209,10 @@ fn deploy(rng: &mut StdRng, out: &mut Vec<Rec>, at: i64) {
         &key,
         json::object(|o| {
             o.str("bucketName", ARTIFACTS_BUCKET)
-                .str("Host", &format!("{ARTIFACTS_BUCKET}.s3.{AWS_REGION}.amazonaws.com"))
+                .str(
+                    "Host",
+                    &format!("{ARTIFACTS_BUCKET}.s3.{AWS_REGION}.amazonaws.com"),
+                )
                 .str("key", &key);
         }),
     );
@@ -172,14 +220,18 @@ fn deploy(rng: &mut StdRng, out: &mut Vec<Rec>, at: i64) {
         "ecs.amazonaws.com",
         "RegisterTaskDefinition",
         Some(json::object(|o| {
-            o.str("family", "platform-api").arr("containerDefinitions", |a| {
-                a.obj(|o| {
-                    o.str("name", "api").str(
-                        "image",
-                        &format!("{AWS_ACCOUNT}.dkr.ecr.{AWS_REGION}.amazonaws.com/platform:{}", &sha[..12]),
-                    );
+            o.str("family", "platform-api")
+                .arr("containerDefinitions", |a| {
+                    a.obj(|o| {
+                        o.str("name", "api").str(
+                            "image",
+                            &format!(
+                                "{AWS_ACCOUNT}.dkr.ecr.{AWS_REGION}.amazonaws.com/platform:{}",
+                                &sha[..12]
+                            ),
+                        );
+                    });
                 });
-            });
         })),
         None,
     );
@@ -197,12 +249,22 @@ fn deploy(rng: &mut StdRng, out: &mut Vec<Rec>, at: i64) {
     let mut t = at;
     for api in [put, register, update] {
         t += rng.random_range(5 * SECOND..60 * SECOND);
-        out.push(write(rng, &Call::new(t, &id, &api, GITHUB_RUNNER_IP, agent)));
+        out.push(write(
+            rng,
+            &Call::new(t, &id, &api, GITHUB_RUNNER_IP, agent),
+        ));
     }
 }
 
 /// A console sign-in by a legacy IAM user, then a look around.
-fn console_login(rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person, at: i64, mfa: bool, failed: bool) {
+fn console_login(
+    rng: &mut StdRng,
+    out: &mut Vec<Rec>,
+    p: &Person,
+    at: i64,
+    mfa: bool,
+    failed: bool,
+) {
     let id = Identity::IamUser { name: &p.login };
     let mfa_arn = format!("arn:aws:iam::{AWS_ACCOUNT}:mfa/{}", p.login);
     let api = console_login_api(failed);
@@ -239,7 +301,10 @@ fn console_login(rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person, at: i64, mfa:
         } else {
             human_api(rng)
         };
-        out.push(write(rng, &Call::new(t, &id, &api, &p.public_ip, "AWS Internal")));
+        out.push(write(
+            rng,
+            &Call::new(t, &id, &api, &p.public_ip, "AWS Internal"),
+        ));
     }
 }
 
@@ -249,7 +314,9 @@ fn root_login(rng: &mut StdRng, out: &mut Vec<Rec>, at: i64, ip: &str) {
     let api = console_login_api(false);
     let mut call = sign_in(at, &Identity::Root, &api, ip, agent, false);
     let additional = json::object(|o| {
-        o.str("LoginTo", LOGIN_TO).str("MobileVersion", "No").str("MFAUsed", "Yes");
+        o.str("LoginTo", LOGIN_TO)
+            .str("MobileVersion", "No")
+            .str("MFAUsed", "Yes");
     });
     call.additional = Some(&additional);
     out.push(write(rng, &call));
@@ -273,7 +340,14 @@ fn root_login(rng: &mut StdRng, out: &mut Vec<Rec>, at: i64, ip: &str) {
 const LOGIN_TO: &str = "https://console.aws.amazon.com/console/home?region=us-west-2&state=hashArgs%23&isauthcode=true";
 
 /// A `ConsoleLogin` call; `api` comes from [`console_login_api`] with the same `failed`.
-fn sign_in<'a>(at: i64, id: &'a Identity<'a>, api: &'a Api, ip: &'a str, agent: &'a str, failed: bool) -> Call<'a> {
+fn sign_in<'a>(
+    at: i64,
+    id: &'a Identity<'a>,
+    api: &'a Api,
+    ip: &'a str,
+    agent: &'a str,
+    failed: bool,
+) -> Call<'a> {
     let mut call = Call::new(at, id, api, ip, agent);
     call.region = "us-east-1";
     call.event_type = "AwsConsoleSignIn";
@@ -351,7 +425,10 @@ fn human_api(rng: &mut StdRng) -> Api {
             })),
         ),
         61..66 => {
-            let role = *dice::pick(rng, &["app-server-role", "worker-role", "github-actions-deploy"]);
+            let role = *dice::pick(
+                rng,
+                &["app-server-role", "worker-role", "github-actions-deploy"],
+            );
             read(
                 "iam.amazonaws.com",
                 "GetRole",
@@ -441,25 +518,26 @@ fn authorize_ingress(rng: &mut StdRng, port: i64, cidr: &str) -> Api {
         "ec2.amazonaws.com",
         "AuthorizeSecurityGroupIngress",
         Some(json::object(|o| {
-            o.str("groupId", APP_SECURITY_GROUP).obj("ipPermissions", |o| {
-                o.arr("items", |a| {
-                    a.obj(|o| {
-                        o.str("ipProtocol", "tcp")
-                            .int("fromPort", port)
-                            .int("toPort", port)
-                            .obj("groups", |_| {})
-                            .obj("ipRanges", |o| {
-                                o.arr("items", |a| {
-                                    a.obj(|o| {
-                                        o.str("cidrIp", cidr);
+            o.str("groupId", APP_SECURITY_GROUP)
+                .obj("ipPermissions", |o| {
+                    o.arr("items", |a| {
+                        a.obj(|o| {
+                            o.str("ipProtocol", "tcp")
+                                .int("fromPort", port)
+                                .int("toPort", port)
+                                .obj("groups", |_| {})
+                                .obj("ipRanges", |o| {
+                                    o.arr("items", |a| {
+                                        a.obj(|o| {
+                                            o.str("cidrIp", cidr);
+                                        });
                                     });
-                                });
-                            })
-                            .obj("ipv6Ranges", |_| {})
-                            .obj("prefixListIds", |_| {});
+                                })
+                                .obj("ipv6Ranges", |_| {})
+                                .obj("prefixListIds", |_| {});
+                        });
                     });
                 });
-            });
         })),
         Some(json::object(|o| {
             o.str("requestId", &request)
@@ -484,7 +562,11 @@ fn authorize_ingress(rng: &mut StdRng, port: i64, cidr: &str) -> Api {
 
 fn s3_object(rng: &mut StdRng, name: &'static str, bucket: &'static str) -> Api {
     let key = if bucket == UPLOADS_BUCKET {
-        format!("customers/{}/attachments/{}.pdf", rng.random_range(1000..99_999), dice::hex(rng, 12))
+        format!(
+            "customers/{}/attachments/{}.pdf",
+            rng.random_range(1000..99_999),
+            dice::hex(rng, 12)
+        )
     } else {
         format!("platform/{}.tar.gz", dice::hex(rng, 40))
     };
@@ -535,7 +617,8 @@ fn kms(name: &'static str) -> Api {
             "kms.amazonaws.com",
             name,
             Some(json::object(|o| {
-                o.str("keyId", &key).str("encryptionAlgorithm", "SYMMETRIC_DEFAULT");
+                o.str("keyId", &key)
+                    .str("encryptionAlgorithm", "SYMMETRIC_DEFAULT");
                 if name == "GenerateDataKey" {
                     o.str("keySpec", "AES_256");
                 }
@@ -548,7 +631,14 @@ fn kms(name: &'static str) -> Api {
 const KMS_KEY: &str = "7c2e9a41-5d3b-4f8e-a6c1-2b9d0e4f7a35";
 
 fn get_secret(rng: &mut StdRng) -> Api {
-    let name = *dice::pick(rng, &["prod/platform/database", "prod/platform/stripe", "prod/platform/sendgrid"]);
+    let name = *dice::pick(
+        rng,
+        &[
+            "prod/platform/database",
+            "prod/platform/stripe",
+            "prod/platform/sendgrid",
+        ],
+    );
     Api {
         read_only: true,
         ..Api::write(
@@ -571,7 +661,10 @@ fn instance_id(host: &str) -> String {
 fn access_denied(id: &Identity<'_>, api: &Api) -> (&'static str, String) {
     let service = api.source.trim_end_matches(".amazonaws.com");
     if service == "ec2" {
-        ("Client.UnauthorizedOperation", "You are not authorized to perform this operation.".to_owned())
+        (
+            "Client.UnauthorizedOperation",
+            "You are not authorized to perform this operation.".to_owned(),
+        )
     } else {
         (
             "AccessDenied",
@@ -588,33 +681,57 @@ fn access_denied(id: &Identity<'_>, api: &Api) -> (&'static str, String) {
 /// Who made the call: the `userIdentity` block.
 enum Identity<'a> {
     /// An IAM Identity Center (SSO) session.
-    Sso { person: &'a Person, permission_set: &'static str },
+    Sso {
+        person: &'a Person,
+        permission_set: &'static str,
+        key: String,
+    },
     /// An IAM role session (instance profile, deploy role).
-    Role { role: &'a str, session: &'a str, key: String, mfa: bool },
+    Role {
+        role: &'a str,
+        session: &'a str,
+        key: String,
+    },
     /// A legacy IAM user with a console password.
-    IamUser { name: &'a str },
+    IamUser {
+        name: &'a str,
+    },
     /// GitHub Actions federating over OIDC.
-    WebIdentity { subject: &'a str },
+    GitHubOidc {
+        subject: &'a str,
+    },
     Root,
 }
 
 impl<'a> Identity<'a> {
-    fn sso(person: &'a Person) -> Self {
+    /// A fresh SSO session for `person`, with the permission set their department gets.
+    fn sso(rng: &mut StdRng, person: &'a Person) -> Self {
         let permission_set = match person.dept {
             Dept::It | Dept::Security => "AdministratorAccess",
             Dept::Data => "DataEngineer",
             _ => "PowerUserAccess",
         };
-        Identity::Sso { person, permission_set }
+        Identity::Sso {
+            person,
+            permission_set,
+            key: format!("ASIA{}", dice::upper(rng, 16)),
+        }
     }
 
     fn sso_role(permission_set: &str) -> String {
-        format!("AWSReservedSSO_{permission_set}_{}", dice::stable_hex(permission_set, 16))
+        format!(
+            "AWSReservedSSO_{permission_set}_{}",
+            dice::stable_hex(permission_set, 16)
+        )
     }
 
     fn arn(&self) -> String {
         match self {
-            Identity::Sso { person, permission_set } => format!(
+            Identity::Sso {
+                person,
+                permission_set,
+                ..
+            } => format!(
                 "arn:aws:sts::{AWS_ACCOUNT}:assumed-role/{}/{}",
                 Identity::sso_role(permission_set),
                 person.email
@@ -623,31 +740,36 @@ impl<'a> Identity<'a> {
                 format!("arn:aws:sts::{AWS_ACCOUNT}:assumed-role/{role}/{session}")
             }
             Identity::IamUser { name } => format!("arn:aws:iam::{AWS_ACCOUNT}:user/{name}"),
-            Identity::WebIdentity { .. } => String::new(),
+            Identity::GitHubOidc { .. } => String::new(),
             Identity::Root => format!("arn:aws:iam::{AWS_ACCOUNT}:root"),
         }
     }
 
-    fn write(&self, o: &mut Obj<'_>, rng: &mut StdRng, at: i64) {
+    fn write(&self, o: &mut Obj<'_>, at: i64) {
         match self {
-            Identity::Sso { person, permission_set } => {
+            Identity::Sso {
+                person,
+                permission_set,
+                key,
+            } => {
                 let role = Identity::sso_role(permission_set);
                 let role_id = format!("AROA{}", dice::stable_upper(&role, 17));
                 o.str("type", "AssumedRole")
                     .str("principalId", &format!("{role_id}:{}", person.email))
                     .str("arn", &self.arn())
                     .str("accountId", AWS_ACCOUNT)
-                    .str("accessKeyId", &format!("ASIA{}", dice::upper(rng, 16)));
+                    .str("accessKeyId", key);
                 session_context(
                     o,
                     &role_id,
-                    &format!("arn:aws:iam::{AWS_ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{AWS_REGION}/{role}"),
+                    &format!(
+                        "arn:aws:iam::{AWS_ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{AWS_REGION}/{role}"
+                    ),
                     &role,
                     at,
-                    false,
                 );
             }
-            Identity::Role { role, session, key, mfa } => {
+            Identity::Role { role, session, key } => {
                 let role_id = format!("AROA{}", dice::stable_upper(role, 17));
                 o.str("type", "AssumedRole")
                     .str("principalId", &format!("{role_id}:{session}"))
@@ -660,20 +782,27 @@ impl<'a> Identity<'a> {
                     &format!("arn:aws:iam::{AWS_ACCOUNT}:role/{role}"),
                     role,
                     at,
-                    *mfa,
                 );
             }
             Identity::IamUser { name } => {
                 o.str("type", "IAMUser")
-                    .str("principalId", &format!("AIDA{}", dice::stable_upper(name, 17)))
+                    .str(
+                        "principalId",
+                        &format!("AIDA{}", dice::stable_upper(name, 17)),
+                    )
                     .str("arn", &self.arn())
                     .str("accountId", AWS_ACCOUNT)
                     .str("userName", name);
             }
-            Identity::WebIdentity { subject } => {
-                let provider = format!("arn:aws:iam::{AWS_ACCOUNT}:oidc-provider/token.actions.githubusercontent.com");
+            Identity::GitHubOidc { subject } => {
+                let provider = format!(
+                    "arn:aws:iam::{AWS_ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+                );
                 o.str("type", "WebIdentityUser")
-                    .str("principalId", &format!("{provider}:sts.amazonaws.com:{subject}"))
+                    .str(
+                        "principalId",
+                        &format!("{provider}:sts.amazonaws.com:{subject}"),
+                    )
                     .str("userName", subject)
                     .str("identityProvider", &provider);
             }
@@ -688,7 +817,8 @@ impl<'a> Identity<'a> {
     }
 }
 
-fn session_context(o: &mut Obj<'_>, role_id: &str, role_arn: &str, role: &str, at: i64, mfa: bool) {
+/// Role sessions here come from SSO, instance profiles or OIDC, none of which carry MFA.
+fn session_context(o: &mut Obj<'_>, role_id: &str, role_arn: &str, role: &str, at: i64) {
     o.obj("sessionContext", |o| {
         o.obj("sessionIssuer", |o| {
             o.str("type", "Role")
@@ -699,8 +829,11 @@ fn session_context(o: &mut Obj<'_>, role_id: &str, role_arn: &str, role: &str, a
         })
         .obj("attributes", |o| {
             // Sessions are minted on the hour and last up to twelve.
-            o.str("creationDate", &clock::iso_seconds(at - at.rem_euclid(clock::HOUR)))
-                .str("mfaAuthenticated", if mfa { "true" } else { "false" });
+            o.str(
+                "creationDate",
+                &clock::iso_seconds(at - at.rem_euclid(clock::HOUR)),
+            )
+            .str("mfaAuthenticated", "false");
         });
     });
 }
@@ -720,7 +853,12 @@ struct Api {
 
 impl Api {
     /// A mutating management call.
-    fn write(source: &'static str, name: &'static str, params: Option<Vec<u8>>, response: Option<Vec<u8>>) -> Api {
+    fn write(
+        source: &'static str,
+        name: &'static str,
+        params: Option<Vec<u8>>,
+        response: Option<Vec<u8>>,
+    ) -> Api {
         Api {
             source,
             name,
@@ -785,7 +923,7 @@ fn write(rng: &mut StdRng, c: &Call<'_>) -> Rec {
     };
     let bytes = json::object(|o| {
         o.str("eventVersion", if request.data { "1.10" } else { "1.09" })
-            .obj("userIdentity", |o| c.identity.write(o, rng, c.at))
+            .obj("userIdentity", |o| c.identity.write(o, c.at))
             .str("eventTime", &clock::iso_seconds(c.at))
             .str("eventSource", request.source)
             .str("eventName", request.name)
@@ -812,7 +950,10 @@ fn write(rng: &mut StdRng, c: &Call<'_>) -> Rec {
                 a.obj(|o| {
                     o.str("accountId", AWS_ACCOUNT)
                         .str("type", "AWS::KMS::Key")
-                        .str("ARN", &format!("arn:aws:kms:{AWS_REGION}:{AWS_ACCOUNT}:key/{KMS_KEY}"));
+                        .str(
+                            "ARN",
+                            &format!("arn:aws:kms:{AWS_REGION}:{AWS_ACCOUNT}:key/{KMS_KEY}"),
+                        );
                 });
             });
         }
@@ -823,12 +964,19 @@ fn write(rng: &mut StdRng, c: &Call<'_>) -> Rec {
             o.str("vpcEndpointId", endpoint)
                 .str("vpcEndpointAccountId", AWS_ACCOUNT);
         }
-        o.str("eventCategory", if request.data { "Data" } else { "Management" });
+        o.str(
+            "eventCategory",
+            if request.data { "Data" } else { "Management" },
+        );
         if c.event_type == "AwsApiCall" {
             let host = match request.source {
                 "s3.amazonaws.com" => format!("s3.{AWS_REGION}.amazonaws.com"),
                 "iam.amazonaws.com" => "iam.amazonaws.com".to_owned(),
-                s => format!("{}.{}.amazonaws.com", s.trim_end_matches(".amazonaws.com"), c.region),
+                s => format!(
+                    "{}.{}.amazonaws.com",
+                    s.trim_end_matches(".amazonaws.com"),
+                    c.region
+                ),
             };
             o.obj("tlsDetails", |o| {
                 o.str("tlsVersion", "TLSv1.3")

@@ -70,7 +70,10 @@ const DEPT_PATTERN: [Dept; 20] = [
 impl Dept {
     /// Has GitHub, AWS and server accounts.
     pub(crate) fn technical(self) -> bool {
-        matches!(self, Dept::It | Dept::Security | Dept::Engineering | Dept::Data)
+        matches!(
+            self,
+            Dept::It | Dept::Security | Dept::Engineering | Dept::Data
+        )
     }
 
     /// Member of the `sudo` group on the servers.
@@ -270,13 +273,69 @@ const FIRST_NAMES: [&str; 64] = [
 ];
 
 const LAST_NAMES: [&str; 64] = [
-    "Nguyen", "Okafor", "Garcia", "Petrov", "Rossi", "Haddad", "Silva", "Tanaka", "Cohen", "Ali",
-    "Sato", "Moreau", "Brown", "Kowalski", "Andersen", "Raman", "Dubois", "Martinez", "Osei",
-    "Fischer", "Khan", "Lopez", "Zhang", "Hernandez", "Demir", "Walsh", "Becker", "Costa",
-    "Eze", "Novak", "Mensah", "Murphy", "Horvat", "Lindqvist", "Ivanova", "Schmidt", "Boateng",
-    "Romano", "Alvarez", "Berg", "Campbell", "Volkov", "Mehta", "Papadopoulos", "Svoboda",
-    "Keller", "Santos", "Kamau", "Farouk", "Iqbal", "Adeyemi", "Ferreira", "Laurent", "Ortiz",
-    "Abebe", "Wagner", "Kim", "Lefebvre", "Nilsson", "Jensen", "Yamamoto", "OBrien", "Mwangi",
+    "Nguyen",
+    "Okafor",
+    "Garcia",
+    "Petrov",
+    "Rossi",
+    "Haddad",
+    "Silva",
+    "Tanaka",
+    "Cohen",
+    "Ali",
+    "Sato",
+    "Moreau",
+    "Brown",
+    "Kowalski",
+    "Andersen",
+    "Raman",
+    "Dubois",
+    "Martinez",
+    "Osei",
+    "Fischer",
+    "Khan",
+    "Lopez",
+    "Zhang",
+    "Hernandez",
+    "Demir",
+    "Walsh",
+    "Becker",
+    "Costa",
+    "Eze",
+    "Novak",
+    "Mensah",
+    "Murphy",
+    "Horvat",
+    "Lindqvist",
+    "Ivanova",
+    "Schmidt",
+    "Boateng",
+    "Romano",
+    "Alvarez",
+    "Berg",
+    "Campbell",
+    "Volkov",
+    "Mehta",
+    "Papadopoulos",
+    "Svoboda",
+    "Keller",
+    "Santos",
+    "Kamau",
+    "Farouk",
+    "Iqbal",
+    "Adeyemi",
+    "Ferreira",
+    "Laurent",
+    "Ortiz",
+    "Abebe",
+    "Wagner",
+    "Kim",
+    "Lefebvre",
+    "Nilsson",
+    "Jensen",
+    "Yamamoto",
+    "OBrien",
+    "Mwangi",
     "Bose",
 ];
 
@@ -497,7 +556,11 @@ mod tests {
             ] {
                 assert!(!role.is_empty());
             }
-            assert!(c.iam_users.iter().any(|&i| c.people[i].dept == Dept::Finance));
+            assert!(
+                c.iam_users
+                    .iter()
+                    .any(|&i| c.people[i].dept == Dept::Finance)
+            );
             for field in [
                 |p: &Person| p.login.clone(),
                 |p: &Person| p.unix.clone(),

@@ -16,7 +16,14 @@ pub(crate) fn uuid(rng: &mut StdRng) -> String {
     // Version 4, RFC 4122 variant.
     let bits = (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
     let h = format!("{bits:032x}");
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// `n` lower-case hex digits.
@@ -52,8 +59,9 @@ pub(crate) fn stable_upper(name: &str, n: usize) -> String {
 
 /// A number derived from `name` alone (FNV-1a), for ids that must not change between records.
 pub(crate) fn stable_u64(name: &str) -> u64 {
-    name.bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn stable(alphabet: &[u8], name: &str, n: usize) -> String {
@@ -149,7 +157,9 @@ mod tests {
     fn weighted_respects_weights() {
         let mut rng = StdRng::seed_from_u64(3);
         let table = [(0, 'a'), (3, 'b'), (1, 'c')];
-        let b = (0..4000).filter(|_| *weighted(&mut rng, &table) == 'b').count();
+        let b = (0..4000)
+            .filter(|_| *weighted(&mut rng, &table) == 'b')
+            .count();
         assert!((2800..3200).contains(&b), "{b}");
         assert!((0..100).all(|_| *weighted(&mut rng, &table) != 'a'));
     }

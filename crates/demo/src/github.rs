@@ -46,7 +46,11 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
     let mut out = Vec::new();
     let window = &world.window;
     let devs = &world.company.technical;
-    for (rate, action) in [(FETCHES, "git.fetch"), (PUSHES, "git.push"), (CLONES, "git.clone")] {
+    for (rate, action) in [
+        (FETCHES, "git.fetch"),
+        (PUSHES, "git.push"),
+        (CLONES, "git.clone"),
+    ] {
         for at in clock::scatter(rng, window, rate * world.scale, &OFFICE) {
             if let Some(p) = world.pick(rng, devs, at) {
                 let repo = *dice::pick(rng, &REPOS);
@@ -67,15 +71,22 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
     for at in clock::scatter(rng, window, DEPENDABOT * world.scale, &OFFICE) {
         let repo = *dice::pick(rng, &REPOS);
         let number = rng.random_range(100..4000);
-        out.push(write(rng, &Event {
-            actor: Some(DEPENDABOT_ACTOR),
-            ip: None,
-            country: None,
-            ..Event::new(at, "pull_request.create", "create", None)
-        }, |o| {
-            o.str("pull_request_title", "Bump the npm_and_yarn group across 1 directory with 3 updates");
-            pr_fields(o, repo, number);
-        }));
+        out.push(write(
+            rng,
+            &Event {
+                actor: Some(DEPENDABOT_ACTOR),
+                ip: None,
+                country: None,
+                ..Event::new(at, "pull_request.create", "create", None)
+            },
+            |o| {
+                o.str(
+                    "pull_request_title",
+                    "Bump the npm_and_yarn group across 1 directory with 3 updates",
+                );
+                pr_fields(o, repo, number);
+            },
+        ));
     }
     for at in clock::scatter(rng, window, TEAM_CHANGES * world.scale, &OFFICE) {
         let (Some(owner), Some(p)) = (
@@ -91,13 +102,27 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
         let Some(owner) = world.pick(rng, &world.company.github_owners, at) else {
             continue;
         };
-        let repo = format!("{}-{}", dice::pick(rng, &["svc", "tool", "lib", "spike"]), dice::hex(rng, 4));
-        out.push(write(rng, &Event::by(at, "repo.create", "create", owner, Some(&repo)), |o| {
-            o.str("visibility", "private");
-        }));
+        let repo = format!(
+            "{}-{}",
+            dice::pick(rng, &["svc", "tool", "lib", "spike"]),
+            dice::hex(rng, 4)
+        );
         out.push(write(
             rng,
-            &Event::by(at + 40 * SECOND, "protected_branch.create", "create", owner, Some(&repo)),
+            &Event::by(at, "repo.create", "create", owner, Some(&repo)),
+            |o| {
+                o.str("visibility", "private");
+            },
+        ));
+        out.push(write(
+            rng,
+            &Event::by(
+                at + 40 * SECOND,
+                "protected_branch.create",
+                "create",
+                owner,
+                Some(&repo),
+            ),
             |o| {
                 o.str("name", "main");
             },
@@ -107,15 +132,39 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
     if let Some(plan) = &world.plan {
         let grant = plan.github_owner;
         let team = format!("{GITHUB_ORG}/owners");
-        out.push(team_add(rng, grant.at, world.person(grant.actor), world.person(grant.target), &team));
+        out.push(team_add(
+            rng,
+            grant.at,
+            world.person(grant.actor),
+            world.person(grant.target),
+            &team,
+        ));
 
         let act = plan.branch_unprotected;
         let p = world.person(act.who);
-        out.push(write(rng, &Event::by(act.at, "protected_branch.destroy", "remove", p, Some(MAIN_REPO)), |o| {
-            o.str("name", "main");
-        }));
+        out.push(write(
+            rng,
+            &Event::by(
+                act.at,
+                "protected_branch.destroy",
+                "remove",
+                p,
+                Some(MAIN_REPO),
+            ),
+            |o| {
+                o.str("name", "main");
+            },
+        ));
         let push = act.at + rng.random_range(MINUTE..5 * MINUTE);
-        out.push(git(rng, push, "git.push", p, MAIN_REPO, Origin::of(p), false));
+        out.push(git(
+            rng,
+            push,
+            "git.push",
+            p,
+            MAIN_REPO,
+            Origin::of(p),
+            false,
+        ));
 
         let d = &plan.departure;
         let leaver = world.person(d.who);
@@ -168,11 +217,15 @@ fn git(
     write(rng, &e, |o| {
         if token {
             o.str("hashed_token", &hashed)
-                .str("programmatic_access_type", "Personal access token (classic)")
+                .str(
+                    "programmatic_access_type",
+                    "Personal access token (classic)",
+                )
                 .int("transport_protocol", 1)
                 .str("transport_protocol_name", "http");
         } else {
-            o.int("transport_protocol", 2).str("transport_protocol_name", "ssh");
+            o.int("transport_protocol", 2)
+                .str("transport_protocol_name", "ssh");
         }
         o.str("user_agent", agent);
     })
@@ -191,10 +244,14 @@ fn pull_request(world: &World, rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person,
     let repo = *dice::pick(rng, &REPOS);
     let number = rng.random_range(100..4000);
     let title = *dice::pick(rng, &TITLES);
-    out.push(write(rng, &Event::by(at, "pull_request.create", "create", p, Some(repo)), |o| {
-        o.str("pull_request_title", title);
-        pr_fields(o, repo, number);
-    }));
+    out.push(write(
+        rng,
+        &Event::by(at, "pull_request.create", "create", p, Some(repo)),
+        |o| {
+            o.str("pull_request_title", title);
+            pr_fields(o, repo, number);
+        },
+    ));
     let reviewed = at + rng.random_range(20 * MINUTE..5 * clock::HOUR);
     let Some(reviewer) = world.pick(rng, &world.company.technical, reviewed) else {
         return;
@@ -204,7 +261,13 @@ fn pull_request(world: &World, rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person,
     }
     out.push(write(
         rng,
-        &Event::by(reviewed, "pull_request_review.submit", "create", reviewer, Some(repo)),
+        &Event::by(
+            reviewed,
+            "pull_request_review.submit",
+            "create",
+            reviewer,
+            Some(repo),
+        ),
         |o| {
             o.str("review_state", "approved");
             pr_fields(o, repo, number);
@@ -212,19 +275,22 @@ fn pull_request(world: &World, rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person,
     ));
     let merged = reviewed + rng.random_range(5 * MINUTE..2 * clock::HOUR);
     if rng.random_bool(0.8) && world.active(p.index, merged) {
-        out.push(write(rng, &Event::by(merged, "pull_request.merge", "modify", p, Some(repo)), |o| {
-            o.str("pull_request_title", title);
-            pr_fields(o, repo, number);
-        }));
+        out.push(write(
+            rng,
+            &Event::by(merged, "pull_request.merge", "modify", p, Some(repo)),
+            |o| {
+                o.str("pull_request_title", title);
+                pr_fields(o, repo, number);
+            },
+        ));
     }
 }
 
 fn pr_fields(o: &mut Obj<'_>, repo: &str, number: i64) {
-    o.int("pull_request_id", 2_100_000_000 + number * 7)
-        .str(
-            "pull_request_url",
-            &format!("https://github.com/{GITHUB_ORG}/{repo}/pull/{number}"),
-        );
+    o.int("pull_request_id", 2_100_000_000 + number * 7).str(
+        "pull_request_url",
+        &format!("https://github.com/{GITHUB_ORG}/{repo}/pull/{number}"),
+    );
 }
 
 fn workflow_run(rng: &mut StdRng, at: i64, p: &Person, repo: &str) -> Rec {
@@ -237,7 +303,13 @@ fn workflow_run(rng: &mut StdRng, at: i64, p: &Person, repo: &str) -> Rec {
         rng,
         &Event {
             ip: None,
-            ..Event::by(at, "workflows.completed_workflow_run", "modify", p, Some(repo))
+            ..Event::by(
+                at,
+                "workflows.completed_workflow_run",
+                "modify",
+                p,
+                Some(repo),
+            )
         },
         |o| {
             o.str("completed_at", &clock::iso_millis(at))
@@ -249,7 +321,10 @@ fn workflow_run(rng: &mut StdRng, at: i64, p: &Person, repo: &str) -> Rec {
                 .int("run_attempt", 1)
                 .int("run_number", run_number)
                 .str("started_at", &clock::iso_seconds(started))
-                .int("workflow_id", 60_000_000 + (dice::stable_u64(repo) % 1_000_000) as i64)
+                .int(
+                    "workflow_id",
+                    60_000_000 + (dice::stable_u64(repo) % 1_000_000) as i64,
+                )
                 .int("workflow_run_id", run_id);
         },
     )
@@ -306,7 +381,13 @@ impl<'a> Event<'a> {
     }
 
     /// An event by `p` from their usual address.
-    fn by(at: i64, action: &'static str, operation: &'static str, p: &'a Person, repo: Option<&'a str>) -> Self {
+    fn by(
+        at: i64,
+        action: &'static str,
+        operation: &'static str,
+        p: &'a Person,
+        repo: Option<&'a str>,
+    ) -> Self {
         Event {
             actor: Some(Actor {
                 login: &p.github,
@@ -324,7 +405,9 @@ fn write(rng: &mut StdRng, e: &Event<'_>, extra: impl FnOnce(&mut Obj<'_>)) -> R
     let document = format!("{}==", dice::alnum(rng, 22));
     let repo = e.repo.map(|r| format!("{GITHUB_ORG}/{r}"));
     let bytes = json::object(|o| {
-        o.int("@timestamp", e.at).str("_document_id", &document).str("action", e.action);
+        o.int("@timestamp", e.at)
+            .str("_document_id", &document)
+            .str("action", e.action);
         if let Some(actor) = e.actor {
             o.str("actor", actor.login).int("actor_id", actor.id);
         }
@@ -348,7 +431,10 @@ fn write(rng: &mut StdRng, e: &Event<'_>, extra: impl FnOnce(&mut Obj<'_>)) -> R
             .int("org_id", ORG_ID);
         if let Some(repo) = &repo {
             o.str("repo", repo)
-                .int("repo_id", 600_000_000 + (dice::stable_u64(repo) % 200_000_000) as i64)
+                .int(
+                    "repo_id",
+                    600_000_000 + (dice::stable_u64(repo) % 200_000_000) as i64,
+                )
                 .str("repository", repo)
                 .bool("repository_public", false);
         }

@@ -6,7 +6,9 @@
 
 /// Writes one JSON object built by `fill` and returns its bytes.
 pub(crate) fn object(fill: impl FnOnce(&mut Obj<'_>)) -> Vec<u8> {
-    let mut out = Vec::with_capacity(768);
+    // Room for the largest records (CloudTrail, Okta) without regrowing; `Rec::new` gives
+    // the slack back.
+    let mut out = Vec::with_capacity(2048);
     Obj::write(&mut out, fill);
     out
 }
@@ -142,22 +144,30 @@ impl Arr<'_> {
 fn string(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
-    for &b in s.as_bytes() {
+    let bytes = s.as_bytes();
+    // Copy runs of plain bytes whole; only quotes, backslashes and control bytes need escaping.
+    // Every byte of a multi-byte UTF-8 sequence is >= 0x80, so it passes through unchanged.
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b != b'"' && b != b'\\' && b >= 0x20 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[run..i]);
+        run = i + 1;
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
             b'\n' => out.extend_from_slice(b"\\n"),
             b'\r' => out.extend_from_slice(b"\\r"),
             b'\t' => out.extend_from_slice(b"\\t"),
-            0..=0x1f => {
+            _ => {
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[usize::from(b >> 4)]);
                 out.push(HEX[usize::from(b & 0xf)]);
             }
-            // Other bytes, including every byte of a multi-byte UTF-8 sequence, pass through.
-            _ => out.push(b),
         }
     }
+    out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
 }
 

@@ -6,7 +6,7 @@
 //! days: AWS CloudTrail, Okta System Log, GitHub audit log, Debian `auth.log`, VPC Flow Logs,
 //! PostgreSQL with pgaudit, and the product's JSON application logs. Each [`DemoSource`] holds
 //! records byte-for-byte in the vendor's wire format, so the demo exercises the same ingest path
-//! as production. Traffic follows office hours and weekdays, and a dozen [`PlantedIncident`]s
+//! as production. Traffic follows office hours and weekdays, and thirteen [`PlantedIncident`]s
 //! (brute force, privilege grants without a change ticket, after-hours database reads, root
 //! login, CloudTrail stopped, …) give the default SOC 2 rules something to find.
 //!
@@ -140,7 +140,10 @@ pub fn generate(config: &DemoConfig) -> Demo {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
             .collect()
     });
     let incidents = match &world.plan {
@@ -238,9 +241,9 @@ pub(crate) struct Rec {
 impl Rec {
     /// A record of `bytes` at `at`.
     pub(crate) fn new(at: i64, bytes: impl Into<Vec<u8>>) -> Self {
-        Rec {
-            at,
-            bytes: bytes.into(),
-        }
+        let mut bytes = bytes.into();
+        // Half a million records live at once; don't keep the writers' spare capacity.
+        bytes.shrink_to_fit();
+        Rec { at, bytes }
     }
 }

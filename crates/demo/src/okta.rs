@@ -112,7 +112,10 @@ fn sign_in(world: &World, rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person, at: 
             event_type: "policy.evaluate_sign_on",
             legacy: None,
             display: "Evaluation of sign-on policy",
-            outcome: ("CHALLENGE", Some("Sign-on policy evaluation resulted in CHALLENGE")),
+            outcome: (
+                "CHALLENGE",
+                Some("Sign-on policy evaluation resulted in CHALLENGE"),
+            ),
             targets: &policy,
             uri: "/idp/idx/identify",
             ..Event::by(at, Actor::person(p), &client, &session)
@@ -132,7 +135,10 @@ fn sign_in(world: &World, rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person, at: 
             ..Event::by(push, Actor::person(p), &client, &session)
         },
     ));
-    out.push(write(rng, &Event::session_start(push + 400, Actor::person(p), &client, &session)));
+    out.push(write(
+        rng,
+        &Event::session_start(push + 400, Actor::person(p), &client, &session),
+    ));
 
     let apps = apps_for(p.dept);
     let mut t = push + 2 * SECOND;
@@ -177,7 +183,13 @@ fn admin_change(world: &World, rng: &mut StdRng, out: &mut Vec<Rec>, p: &Person,
         };
         let group = *dice::pick(
             rng,
-            &[p.dept.group(), "VPN Users", "Jira Users", "All Staff", "Zoom Pro"],
+            &[
+                p.dept.group(),
+                "VPN Users",
+                "Jira Users",
+                "All Staff",
+                "Zoom Pro",
+            ],
         );
         out.push(admin_event(
             rng,
@@ -314,7 +326,11 @@ fn admin_event(
             event_type: kind.event_type,
             legacy: Some(kind.legacy),
             display: kind.display,
-            severity: if kind.event_type == GROUP_ADD.event_type { "INFO" } else { "NOTICE" },
+            severity: if kind.event_type == GROUP_ADD.event_type {
+                "INFO"
+            } else {
+                "NOTICE"
+            },
             targets,
             uri: "/api/v1/users",
             debug,
@@ -393,7 +409,7 @@ impl<'a> Target<'a> {
 
     fn app_user(p: &'a Person) -> Self {
         Target {
-            id: format!("0ua{}", &p.okta_id[3..]).into(),
+            id: format!("0ua{}", p.okta_id.trim_start_matches("00u")).into(),
             kind: "AppUser",
             alternate_id: &p.email,
             display_name: &p.name,
@@ -580,7 +596,9 @@ fn write(rng: &mut StdRng, e: &Event<'_>) -> Rec {
         })
         .opt_str("legacyEventType", legacy)
         .obj("transaction", |o| {
-            o.str("type", "WEB").str("id", &transaction).obj("detail", |_| {});
+            o.str("type", "WEB")
+                .str("id", &transaction)
+                .obj("detail", |_| {});
         })
         .str("uuid", &uuid)
         .str("version", "0")
@@ -635,6 +653,11 @@ fn network(place: &Place) -> (i64, &'static str, &'static str, &'static str) {
     } else if place.country_code == "GB" {
         (2856, "british telecommunications plc", "bt", "bt.com")
     } else {
-        (7922, "comcast cable communications llc", "comcast", "comcast.net")
+        (
+            7922,
+            "comcast cable communications llc",
+            "comcast",
+            "comcast.net",
+        )
     }
 }

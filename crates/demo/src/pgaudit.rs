@@ -45,7 +45,13 @@ const fn read(object: &'static str, sql: &'static str) -> Statement {
 }
 
 const APP: [(u32, Statement); 7] = [
-    (30, read("public.customers", "SELECT id, email, plan, status FROM customers WHERE id = $1")),
+    (
+        30,
+        read(
+            "public.customers",
+            "SELECT id, email, plan, status FROM customers WHERE id = $1",
+        ),
+    ),
     (
         25,
         read(
@@ -53,7 +59,13 @@ const APP: [(u32, Statement); 7] = [
             "SELECT id, total_cents, status, created_at FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT 20",
         ),
     ),
-    (10, read("public.invoices", "SELECT id, amount_cents, due_at, paid_at FROM invoices WHERE customer_id = $1")),
+    (
+        10,
+        read(
+            "public.invoices",
+            "SELECT id, amount_cents, due_at, paid_at FROM invoices WHERE customer_id = $1",
+        ),
+    ),
     (
         12,
         Statement {
@@ -81,25 +93,82 @@ const APP: [(u32, Statement); 7] = [
             sql: "UPDATE orders SET status = $1, updated_at = now() WHERE id = $2",
         },
     ),
-    (3, read("public.payment_methods", "SELECT brand, last4, exp_month, exp_year FROM payment_methods WHERE customer_id = $1 AND is_default")),
+    (
+        3,
+        read(
+            "public.payment_methods",
+            "SELECT brand, last4, exp_month, exp_year FROM payment_methods WHERE customer_id = $1 AND is_default",
+        ),
+    ),
 ];
 
 const DASHBOARD: [(u32, Statement); 3] = [
-    (5, read("public.daily_revenue", "SELECT day, sum(revenue_cents) FROM daily_revenue WHERE day >= $1 GROUP BY day ORDER BY day")),
-    (3, read("public.events", "SELECT event_name, count(*) FROM events WHERE occurred_at >= $1 GROUP BY event_name")),
-    (2, read("public.signups", "SELECT date_trunc('week', created_at) AS week, count(*) FROM signups GROUP BY 1 ORDER BY 1")),
+    (
+        5,
+        read(
+            "public.daily_revenue",
+            "SELECT day, sum(revenue_cents) FROM daily_revenue WHERE day >= $1 GROUP BY day ORDER BY day",
+        ),
+    ),
+    (
+        3,
+        read(
+            "public.events",
+            "SELECT event_name, count(*) FROM events WHERE occurred_at >= $1 GROUP BY event_name",
+        ),
+    ),
+    (
+        2,
+        read(
+            "public.signups",
+            "SELECT date_trunc('week', created_at) AS week, count(*) FROM signups GROUP BY 1 ORDER BY 1",
+        ),
+    ),
 ];
 
 const HUMAN_ANALYTICS: [(u32, Statement); 3] = [
-    (4, read("public.events", "SELECT * FROM events WHERE occurred_at > now() - interval '1 day' LIMIT 500")),
-    (3, read("public.daily_revenue", "SELECT * FROM daily_revenue ORDER BY day DESC LIMIT 30")),
-    (2, read("public.signups", "SELECT source, count(*) FROM signups WHERE created_at > now() - interval '7 days' GROUP BY source")),
+    (
+        4,
+        read(
+            "public.events",
+            "SELECT * FROM events WHERE occurred_at > now() - interval '1 day' LIMIT 500",
+        ),
+    ),
+    (
+        3,
+        read(
+            "public.daily_revenue",
+            "SELECT * FROM daily_revenue ORDER BY day DESC LIMIT 30",
+        ),
+    ),
+    (
+        2,
+        read(
+            "public.signups",
+            "SELECT source, count(*) FROM signups WHERE created_at > now() - interval '7 days' GROUP BY source",
+        ),
+    ),
 ];
 
 const HUMAN_CUSTOMERS: [(u32, Statement); 3] = [
-    (4, read("public.customers", "SELECT id, email, status FROM customers WHERE email = $1")),
-    (3, read("public.orders", "SELECT * FROM orders WHERE id = $1")),
-    (1, read("public.orders", "SELECT status, count(*) FROM orders WHERE created_at > now() - interval '1 hour' GROUP BY status")),
+    (
+        4,
+        read(
+            "public.customers",
+            "SELECT id, email, status FROM customers WHERE email = $1",
+        ),
+    ),
+    (
+        3,
+        read("public.orders", "SELECT * FROM orders WHERE id = $1"),
+    ),
+    (
+        1,
+        read(
+            "public.orders",
+            "SELECT status, count(*) FROM orders WHERE created_at > now() - interval '1 hour' GROUP BY status",
+        ),
+    ),
 ];
 
 const ETL: [(u32, Statement); 3] = [
@@ -189,13 +258,23 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
     let mut out = Vec::new();
     let window = &world.window;
 
-    let mut app_pool: Vec<Backend> = (0..16).map(|i| Backend { pid: 2_104 + i * 3, statements: 0 }).collect();
+    let mut app_pool: Vec<Backend> = (0..16)
+        .map(|i| Backend {
+            pid: 2_104 + i * 3,
+            statements: 0,
+        })
+        .collect();
     for at in clock::scatter(rng, window, APP_QUERIES * world.scale, &CUSTOMER) {
         let statement = dice::weighted(rng, &APP);
         let backend = &mut app_pool[rng.random_range(0..16)];
         out.push(audit(at, backend, "app", "customers", statement));
     }
-    let mut dashboard_pool: Vec<Backend> = (0..4).map(|i| Backend { pid: 3_311 + i * 5, statements: 0 }).collect();
+    let mut dashboard_pool: Vec<Backend> = (0..4)
+        .map(|i| Backend {
+            pid: 3_311 + i * 5,
+            statements: 0,
+        })
+        .collect();
     for at in clock::scatter(rng, window, DASHBOARD_QUERIES * world.scale, &OFFICE) {
         let statement = dice::weighted(rng, &DASHBOARD);
         let backend = &mut dashboard_pool[rng.random_range(0..4)];
@@ -204,25 +283,41 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
     etl(world, rng, &mut out);
     for at in clock::scatter(rng, window, HUMAN_SESSIONS * world.scale, &OFFICE) {
         if let Some(p) = world.pick(rng, &world.company.technical, at) {
-            let (db, statements) = if rng.random_bool(0.7) {
-                ("analytics", &HUMAN_ANALYTICS)
-            } else {
+            // Staff only look at customer data in the working day; the planted incident is the
+            // one exception.
+            let working = (8..20).contains(&clock::civil(at).hour);
+            let (db, statements) = if working && rng.random_bool(0.3) {
                 ("customers", &HUMAN_CUSTOMERS)
+            } else {
+                ("analytics", &HUMAN_ANALYTICS)
             };
             let count = rng.random_range(1..8);
-            let picks: Vec<&Statement> = (0..count).map(|_| dice::weighted(rng, statements)).collect();
+            let picks: Vec<&Statement> = (0..count)
+                .map(|_| dice::weighted(rng, statements))
+                .collect();
             psql(world, rng, &mut out, p, at, db, &picks);
         }
     }
     for at in clock::scatter(rng, window, MIGRATIONS * world.scale, &OFFICE) {
-        let mut backend = Backend { pid: rng.random_range(10_000..99_999), statements: 0 };
+        let mut backend = Backend {
+            pid: rng.random_range(10_000..99_999),
+            statements: 0,
+        };
         let statement = dice::weighted(rng, &MIGRATION);
         out.push(audit(at, &mut backend, "migrator", "customers", statement));
     }
     if let Some(plan) = &world.plan {
         let act = plan.db_after_hours;
         let picks: Vec<&Statement> = EXFILTRATION.iter().collect();
-        psql(world, rng, &mut out, world.person(act.who), act.at, "customers", &picks);
+        psql(
+            world,
+            rng,
+            &mut out,
+            world.person(act.who),
+            act.at,
+            "customers",
+            &picks,
+        );
     }
     out
 }
@@ -232,7 +327,10 @@ fn etl(world: &World, rng: &mut StdRng, out: &mut Vec<Rec>) {
     let window = &world.window;
     let mut day = window.start.div_euclid(DAY) * DAY;
     while day < window.end {
-        let mut backend = Backend { pid: rng.random_range(10_000..99_999), statements: 0 };
+        let mut backend = Backend {
+            pid: rng.random_range(10_000..99_999),
+            statements: 0,
+        };
         let mut t = day + HOUR + rng.random_range(0..2 * MINUTE);
         for _ in 0..dice::count(rng, ETL_STATEMENTS * world.scale) {
             t += rng.random_range(SECOND..60 * SECOND);
@@ -253,7 +351,10 @@ fn psql(
     db: &str,
     statements: &[&Statement],
 ) {
-    let mut backend = Backend { pid: rng.random_range(10_000..99_999), statements: 0 };
+    let mut backend = Backend {
+        pid: rng.random_range(10_000..99_999),
+        statements: 0,
+    };
     let port = dice::ephemeral_port(rng);
     let user = &p.unix;
     let mut t = at;
@@ -309,7 +410,10 @@ fn object_type(s: &Statement) -> &'static str {
 }
 
 fn log(at: i64, pid: u32, user: &str, db: &str, msg: &str) -> Rec {
-    Rec::new(at, format!("{} [{pid}] {user}@{db} LOG:  {msg}", clock::postgres(at)))
+    Rec::new(
+        at,
+        format!("{} [{pid}] {user}@{db} LOG:  {msg}", clock::postgres(at)),
+    )
 }
 
 /// A CSV field as pgaudit writes it: quoted, with quotes doubled, only when it needs to be.
@@ -328,7 +432,10 @@ mod tests {
 
     #[test]
     fn quotes_only_when_needed() {
-        assert_eq!(csv("SELECT count(*) FROM customers"), "SELECT count(*) FROM customers");
+        assert_eq!(
+            csv("SELECT count(*) FROM customers"),
+            "SELECT count(*) FROM customers"
+        );
         assert_eq!(csv("SELECT a, b FROM t"), "\"SELECT a, b FROM t\"");
         assert_eq!(csv("SELECT \"x\" FROM t"), "\"SELECT \"\"x\"\" FROM t\"");
     }

@@ -95,7 +95,11 @@ impl Plan {
         engineers.shuffle(rng);
         let leaver = engineers[engineers.len() - 1];
         let others = &engineers[..engineers.len() - 1];
-        let others = if others.is_empty() { &engineers[..] } else { others };
+        let others = if others.is_empty() {
+            &engineers[..]
+        } else {
+            others
+        };
         let engineer = |n: usize| others[n % others.len()];
         let analyst = company.data[0];
         let finance = company
@@ -332,7 +336,12 @@ impl Plan {
     }
 }
 
-fn incident(name: &'static str, source: &'static str, at: i64, description: String) -> PlantedIncident {
+fn incident(
+    name: &'static str,
+    source: &'static str,
+    at: i64,
+    description: String,
+) -> PlantedIncident {
     PlantedIncident {
         name,
         source,
@@ -388,6 +397,13 @@ mod tests {
             assert!(window.contains(i.time.timestamp_millis()), "{}", i.name);
         }
         assert!(window.contains(plan.departure.used));
-        assert!(Plan::new(&mut StdRng::seed_from_u64(2), &Window::new(end, 0), &company).is_none());
+        assert!(
+            Plan::new(
+                &mut StdRng::seed_from_u64(2),
+                &Window::new(end, 0),
+                &company
+            )
+            .is_none()
+        );
     }
 }

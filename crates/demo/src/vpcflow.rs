@@ -68,24 +68,90 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
         let app = dice::pick(rng, apps);
         let client = format!("192.0.2.{}", rng.random_range(120..255));
         let port = dice::ephemeral_port(rng);
-        exchange(rng, &mut out, at, Flow { eni: alb.eni, src: (&client, port), dst: (alb.ip, 443), proto: TCP }, 20);
+        exchange(
+            rng,
+            &mut out,
+            at,
+            Flow {
+                eni: alb.eni,
+                src: (&client, port),
+                dst: (alb.ip, 443),
+                proto: TCP,
+            },
+            20,
+        );
         let t = at + rng.random_range(2..40);
         let port = dice::ephemeral_port(rng);
-        exchange(rng, &mut out, t, Flow { eni: app.eni, src: (alb.ip, port), dst: (app.ip, 8080), proto: TCP }, 15);
+        exchange(
+            rng,
+            &mut out,
+            t,
+            Flow {
+                eni: app.eni,
+                src: (alb.ip, port),
+                dst: (app.ip, 8080),
+                proto: TCP,
+            },
+            15,
+        );
         if rng.random_bool(0.5) {
             let port = dice::ephemeral_port(rng);
-            exchange(rng, &mut out, t + 5, Flow { eni: db.eni, src: (app.ip, port), dst: (db.ip, 5432), proto: TCP }, 12);
+            exchange(
+                rng,
+                &mut out,
+                t + 5,
+                Flow {
+                    eni: db.eni,
+                    src: (app.ip, port),
+                    dst: (db.ip, 5432),
+                    proto: TCP,
+                },
+                12,
+            );
         }
     }
     for at in clock::scatter(rng, window, BACKGROUND * world.scale, &FLAT) {
         let host = dice::pick(rng, &INNER_HOSTS[..4]);
         let port = dice::ephemeral_port(rng);
         match rng.random_range(0..3) {
-            0 => exchange(rng, &mut out, at, Flow { eni: host.eni, src: (host.ip, port), dst: (RESOLVER, 53), proto: UDP }, 2),
-            1 => exchange(rng, &mut out, at, Flow { eni: REDIS.eni, src: (host.ip, port), dst: (REDIS.ip, 6379), proto: TCP }, 30),
+            0 => exchange(
+                rng,
+                &mut out,
+                at,
+                Flow {
+                    eni: host.eni,
+                    src: (host.ip, port),
+                    dst: (RESOLVER, 53),
+                    proto: UDP,
+                },
+                2,
+            ),
+            1 => exchange(
+                rng,
+                &mut out,
+                at,
+                Flow {
+                    eni: REDIS.eni,
+                    src: (host.ip, port),
+                    dst: (REDIS.ip, 6379),
+                    proto: TCP,
+                },
+                30,
+            ),
             _ => {
                 let saas = format!("198.51.100.{}", rng.random_range(150..200));
-                exchange(rng, &mut out, at, Flow { eni: NAT.eni, src: (host.ip, port), dst: (&saas, 443), proto: TCP }, 25);
+                exchange(
+                    rng,
+                    &mut out,
+                    at,
+                    Flow {
+                        eni: NAT.eni,
+                        src: (host.ip, port),
+                        dst: (&saas, 443),
+                        proto: TCP,
+                    },
+                    25,
+                );
             }
         }
     }
@@ -97,7 +163,18 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
         if let Some(p) = world.pick(rng, &world.company.technical, at) {
             let port = dice::ephemeral_port(rng);
             let to = (BASTION.ip, 22);
-            exchange(rng, &mut out, at, Flow { eni: BASTION.eni, src: (&p.vpn_ip, port), dst: to, proto: TCP }, 200);
+            exchange(
+                rng,
+                &mut out,
+                at,
+                Flow {
+                    eni: BASTION.eni,
+                    src: (&p.vpn_ip, port),
+                    dst: to,
+                    proto: TCP,
+                },
+                200,
+            );
         }
     }
     for at in clock::scatter(rng, window, IDLE * world.scale, &FLAT) {
@@ -114,7 +191,18 @@ pub(crate) fn generate(world: &World, rng: &mut StdRng) -> Vec<Rec> {
             let at = attack.at + minute * MINUTE;
             let port = dice::ephemeral_port(rng);
             let from = (attack.ip.as_str(), port);
-            exchange(rng, &mut out, at, Flow { eni: BASTION.eni, src: from, dst: (BASTION.ip, 22), proto: TCP }, 60);
+            exchange(
+                rng,
+                &mut out,
+                at,
+                Flow {
+                    eni: BASTION.eni,
+                    src: from,
+                    dst: (BASTION.ip, 22),
+                    proto: TCP,
+                },
+                60,
+            );
         }
     }
     out

@@ -16,8 +16,15 @@ fn end() -> DateTime<Utc> {
     }
 }
 
+/// Thirty days at 200 people; `EVIDENT_DEMO_SEED=n` runs the suite against another seed.
 fn month_config() -> DemoConfig {
-    DemoConfig::new(30, end())
+    let seed = std::env::var("EVIDENT_DEMO_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    DemoConfig {
+        seed: seed.unwrap_or(42),
+        ..DemoConfig::new(30, end())
+    }
 }
 
 /// The 30-day demo, generated once for the whole test binary.
@@ -57,6 +64,21 @@ fn json(record: &[u8]) -> Value {
 
 fn jsons(demo: &Demo, name: &str) -> Vec<Value> {
     source(demo, name).records.iter().map(|r| json(r)).collect()
+}
+
+/// The month's records of a JSON source, parsed once for the whole test binary.
+fn parsed(name: &str) -> &'static [Value] {
+    static PARSED: OnceLock<HashMap<&'static str, Vec<Value>>> = OnceLock::new();
+    let all = PARSED.get_or_init(|| {
+        ["aws-cloudtrail", "okta", "github"]
+            .into_iter()
+            .map(|n| (n, jsons(month(), n)))
+            .collect()
+    });
+    match all.get(name) {
+        Some(v) => v,
+        None => panic!("{name} is not cached"),
+    }
 }
 
 fn rfc3339(s: &str) -> DateTime<Utc> {
@@ -102,12 +124,17 @@ fn syslog(line: &str) -> Option<Syslog<'_>> {
         return None;
     }
     let year = end().year();
-    let time = NaiveDateTime::parse_from_str(&format!("{year} {stamp}"), "%Y %b %e %H:%M:%S").ok()?;
+    let time =
+        NaiveDateTime::parse_from_str(&format!("{year} {stamp}"), "%Y %b %e %H:%M:%S").ok()?;
     let rest = rest.get(15..)?.strip_prefix(' ')?;
     let (host, rest) = rest.split_once(' ')?;
     let (tag, msg) = rest.split_once(": ")?;
     let (program, pid) = tag.strip_suffix(']')?.split_once('[')?;
-    if host.is_empty() || program.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+    if host.is_empty()
+        || program.is_empty()
+        || pid.is_empty()
+        || !pid.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     Some(Syslog {
@@ -160,7 +187,9 @@ fn event_time(source: &DemoSource, record: &[u8]) -> DateTime<Utc> {
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 /// The largest number of `times` inside any window of `width`.
@@ -207,7 +236,13 @@ fn sources_have_the_documented_names_and_formats() {
         ]
     );
     for s in &month().sources {
-        assert!(s.records.iter().all(|r| !r.is_empty() && !r.ends_with(b"\n")), "{}", s.name);
+        assert!(
+            s.records
+                .iter()
+                .all(|r| !r.is_empty() && !r.ends_with(b"\n")),
+            "{}",
+            s.name
+        );
     }
 }
 
@@ -261,7 +296,15 @@ fn json_records_carry_the_vendor_fields() {
         ),
         (
             "app",
-            &["/ts", "/level", "/service", "/msg", "/request_id", "/http/status", "/client_ip"],
+            &[
+                "/ts",
+                "/level",
+                "/service",
+                "/msg",
+                "/request_id",
+                "/http/status",
+                "/client_ip",
+            ],
         ),
     ];
     for (name, pointers) in required {
@@ -269,14 +312,21 @@ fn json_records_carry_the_vendor_fields() {
         assert!(!records.is_empty(), "{name} is empty");
         for v in &records {
             for p in pointers {
-                assert!(v.pointer(p).is_some_and(|x| !x.is_null()), "{name}: no {p} in {v}");
+                assert!(
+                    v.pointer(p).is_some_and(|x| !x.is_null()),
+                    "{name}: no {p} in {v}"
+                );
             }
         }
     }
-    for v in jsons(month(), "aws-cloudtrail") {
-        let id = str_at(&v, "/eventID");
-        assert_eq!(id.split('-').map(str::len).collect::<Vec<_>>(), [8, 4, 4, 4, 12], "{id}");
-        assert!(str_at(&v, "/eventTime").ends_with('Z'));
+    for v in parsed("aws-cloudtrail") {
+        let id = str_at(v, "/eventID");
+        assert_eq!(
+            id.split('-').map(str::len).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12],
+            "{id}"
+        );
+        assert!(str_at(v, "/eventTime").ends_with('Z'));
         let failed = v.get("errorCode").is_some();
         assert!(!failed || v["responseElements"].is_null(), "{v}");
     }
@@ -290,7 +340,13 @@ fn records_are_sorted_and_inside_the_window() {
         let mut previous = start;
         for r in &s.records {
             let t = event_time(s, r);
-            assert!(t >= previous, "{}: {} before {previous}: {}", s.name, t, text(r));
+            assert!(
+                t >= previous,
+                "{}: {} before {previous}: {}",
+                s.name,
+                t,
+                text(r)
+            );
             assert!(t < config.end, "{}: {} after the end", s.name, t);
             previous = t;
         }
@@ -299,9 +355,16 @@ fn records_are_sorted_and_inside_the_window() {
 
 #[test]
 fn a_month_has_the_expected_volume_and_shape() {
-    let counts: HashMap<&str, usize> = month().sources.iter().map(|s| (s.name, s.records.len())).collect();
+    let counts: HashMap<&str, usize> = month()
+        .sources
+        .iter()
+        .map(|s| (s.name, s.records.len()))
+        .collect();
     let total: usize = counts.values().sum();
-    assert!((300_000..=600_000).contains(&total), "{total} records: {counts:?}");
+    assert!(
+        (300_000..=600_000).contains(&total),
+        "{total} records: {counts:?}"
+    );
     let mut by_size: Vec<(&str, usize)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
     by_size.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     let top: HashSet<&str> = by_size[..2].iter().map(|(k, _)| *k).collect();
@@ -318,18 +381,28 @@ fn a_month_has_the_expected_volume_and_shape() {
         *by_day.entry(t.date_naive()).or_default() += 1;
     }
     assert!(by_hour[10] > 5 * by_hour[3], "{by_hour:?}");
-    let (weekends, weekdays): (Vec<_>, Vec<_>) =
-        by_day.iter().partition(|(d, _)| d.weekday().num_days_from_monday() >= 5);
-    let mean = |days: &[(&chrono::NaiveDate, &usize)]| days.iter().map(|(_, n)| **n).sum::<usize>() / days.len().max(1);
+    let (weekends, weekdays): (Vec<_>, Vec<_>) = by_day
+        .iter()
+        .partition(|(d, _)| d.weekday().num_days_from_monday() >= 5);
+    let mean = |days: &[(&chrono::NaiveDate, &usize)]| {
+        days.iter().map(|(_, n)| **n).sum::<usize>() / days.len().max(1)
+    };
     assert!(mean(&weekdays) > 3 * mean(&weekends), "{by_day:?}");
 }
 
 #[test]
 fn volume_scales_with_days_and_employees() {
     let base = DemoConfig::new(6, end());
-    let count = |c: &DemoConfig| -> usize { generate(c).sources.iter().map(|s| s.records.len()).sum() };
-    let small = count(&DemoConfig { employees: 100, ..base.clone() }) as f64;
-    let large = count(&DemoConfig { employees: 400, ..base.clone() }) as f64;
+    let count =
+        |c: &DemoConfig| -> usize { generate(c).sources.iter().map(|s| s.records.len()).sum() };
+    let small = count(&DemoConfig {
+        employees: 100,
+        ..base.clone()
+    }) as f64;
+    let large = count(&DemoConfig {
+        employees: 400,
+        ..base.clone()
+    }) as f64;
     assert!((3.0..5.0).contains(&(large / small)), "{small} vs {large}");
     let short = count(&DemoConfig::new(3, end())) as f64;
     let long = count(&base) as f64;
@@ -348,9 +421,17 @@ fn tiny_and_empty_configs_work() {
     assert_eq!(one.incidents.len(), 13);
     let start = end() - Duration::minutes(90) - Duration::days(1);
     for i in &one.incidents {
-        assert!(i.time >= start && i.time < end() - Duration::minutes(90), "{}", i.name);
+        assert!(
+            i.time >= start && i.time < end() - Duration::minutes(90),
+            "{}",
+            i.name
+        );
         let s = source(&one, i.source);
-        assert!(s.records.iter().any(|r| event_time(s, r) >= i.time), "{}", i.name);
+        assert!(
+            s.records.iter().any(|r| event_time(s, r) >= i.time),
+            "{}",
+            i.name
+        );
     }
 }
 
@@ -418,12 +499,24 @@ fn postgres_lines_are_pgaudit() {
             let fields: Vec<&str> = audit.splitn(8, ',').collect();
             assert_eq!(fields.len(), 8, "{audit}");
             assert!(matches!(fields[0], "SESSION" | "OBJECT"), "{audit}");
-            assert!(fields[1].parse::<u64>().is_ok() && fields[2].parse::<u64>().is_ok(), "{audit}");
-            assert!(matches!(fields[3], "READ" | "WRITE" | "DDL" | "ROLE" | "FUNCTION" | "MISC"), "{audit}");
+            assert!(
+                fields[1].parse::<u64>().is_ok() && fields[2].parse::<u64>().is_ok(),
+                "{audit}"
+            );
+            assert!(
+                matches!(
+                    fields[3],
+                    "READ" | "WRITE" | "DDL" | "ROLE" | "FUNCTION" | "MISC"
+                ),
+                "{audit}"
+            );
             assert!(audit.ends_with(",<not logged>"), "{audit}");
         }
     }
-    assert!(dbs.contains("customers") && dbs.contains("analytics"), "{dbs:?}");
+    assert!(
+        dbs.contains("customers") && dbs.contains("analytics"),
+        "{dbs:?}"
+    );
     assert!(audits * 10 > pg.records.len() * 9);
 }
 
@@ -438,7 +531,11 @@ fn incidents_land_on_distinct_days_inside_the_window() {
     for i in incidents {
         assert!(i.time >= start && i.time < config.end, "{}", i.name);
         assert!(!i.description.is_empty());
-        assert!(month().sources.iter().any(|s| s.name == i.source), "{}", i.source);
+        assert!(
+            month().sources.iter().any(|s| s.name == i.source),
+            "{}",
+            i.source
+        );
     }
     assert!(incidents.windows(2).all(|w| w[0].time <= w[1].time));
 }
@@ -453,7 +550,12 @@ fn ssh_brute_force_is_in_auth_log_and_alone() {
         if line.program != "sshd" || !line.msg.starts_with("Failed password for ") {
             continue;
         }
-        let ip = line.msg.split(" from ").nth(1).and_then(|s| s.split(' ').next()).unwrap_or_default();
+        let ip = line
+            .msg
+            .split(" from ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .unwrap_or_default();
         failures.entry(ip.to_owned()).or_default().push(line.time);
     }
     let noisy: Vec<(String, usize)> = failures
@@ -464,8 +566,14 @@ fn ssh_brute_force_is_in_auth_log_and_alone() {
     assert_eq!(noisy.len(), 1, "{noisy:?}");
     let (ip, n) = &noisy[0];
     assert!(*n >= 12, "{n}");
-    assert!(incident.description.contains(ip.as_str()), "{}", incident.description);
-    let window = failures[ip].iter().filter(|t| **t >= incident.time && **t <= incident.time + Duration::minutes(5));
+    assert!(
+        incident.description.contains(ip.as_str()),
+        "{}",
+        incident.description
+    );
+    let window = failures[ip]
+        .iter()
+        .filter(|t| **t >= incident.time && **t <= incident.time + Duration::minutes(5));
     assert!(window.count() >= 12);
 }
 
@@ -473,10 +581,15 @@ fn ssh_brute_force_is_in_auth_log_and_alone() {
 fn okta_brute_force_is_in_okta_and_alone() {
     let incident = incident(month(), "okta-brute-force");
     let mut failures: HashMap<String, Vec<DateTime<Utc>>> = HashMap::new();
-    for v in jsons(month(), "okta") {
-        if str_at(&v, "/eventType") == "user.session.start" && str_at(&v, "/outcome/result") == "FAILURE" {
-            let ip = str_at(&v, "/client/ipAddress").to_owned();
-            failures.entry(ip).or_default().push(rfc3339(str_at(&v, "/published")));
+    for v in parsed("okta") {
+        if str_at(v, "/eventType") == "user.session.start"
+            && str_at(v, "/outcome/result") == "FAILURE"
+        {
+            let ip = str_at(v, "/client/ipAddress").to_owned();
+            failures
+                .entry(ip)
+                .or_default()
+                .push(rfc3339(str_at(v, "/published")));
         }
     }
     let noisy: Vec<(&String, usize)> = failures
@@ -491,27 +604,34 @@ fn okta_brute_force_is_in_okta_and_alone() {
 
 #[test]
 fn privileged_group_grants_are_planted_and_rare() {
-    let okta = jsons(month(), "okta");
+    let okta = parsed("okta");
     let grants: Vec<&Value> = okta
         .iter()
         .filter(|v| str_at(v, "/eventType") == "group.user_membership.add")
         .filter(|v| {
-            v["target"]
-                .as_array()
-                .is_some_and(|t| t.iter().any(|t| t["type"] == "UserGroup" && t["displayName"] == "Super Admins"))
+            v["target"].as_array().is_some_and(|t| {
+                t.iter()
+                    .any(|t| t["type"] == "UserGroup" && t["displayName"] == "Super Admins")
+            })
         })
         .collect();
     assert_eq!(grants.len(), 1);
-    assert_eq!(rfc3339(str_at(grants[0], "/published")), incident(month(), "okta-super-admin-grant").time);
+    assert_eq!(
+        rfc3339(str_at(grants[0], "/published")),
+        incident(month(), "okta-super-admin-grant").time
+    );
 
-    let github = jsons(month(), "github");
+    let github = parsed("github");
     let owners: Vec<&Value> = github
         .iter()
         .filter(|v| v["action"] == "team.add_member" && str_at(v, "/team").ends_with("/owners"))
         .collect();
     assert_eq!(owners.len(), 1);
     assert!(owners[0]["user"].is_string() && owners[0]["actor"] != owners[0]["user"]);
-    assert_eq!(millis(owners[0]["@timestamp"].as_i64().unwrap_or_default()), incident(month(), "github-owner-grant").time);
+    assert_eq!(
+        millis(owners[0]["@timestamp"].as_i64().unwrap_or_default()),
+        incident(month(), "github-owner-grant").time
+    );
 }
 
 #[test]
@@ -524,24 +644,41 @@ fn after_hours_customer_reads_are_only_the_planted_ones() {
         let (t, user, db, message) = postgres(text(r));
         let hour = chrono::Timelike::hour(&t);
         let after_hours = !(6..22).contains(&hour);
-        if db == "customers" && after_hours && !services.contains(&user) && message.starts_with("AUDIT: SESSION") {
+        if db == "customers"
+            && after_hours
+            && !services.contains(&user)
+            && message.starts_with("AUDIT: SESSION")
+        {
             reads.push((t, user, message));
         }
     }
     assert!(reads.len() >= 4, "{reads:?}");
     assert!(reads.iter().all(|(_, _, m)| m.contains(",READ,")));
     assert!(reads.iter().all(|(t, _, _)| chrono::Timelike::hour(t) == 2));
-    assert!(reads.iter().all(|(t, _, _)| *t >= incident.time && *t - incident.time < Duration::hours(1)));
+    assert!(
+        reads
+            .iter()
+            .all(|(t, _, _)| *t >= incident.time && *t - incident.time < Duration::hours(1))
+    );
     assert!(reads.iter().any(|(_, _, m)| m.contains("public.customers")));
     assert!(incident.description.contains(reads[0].1));
 }
 
 #[test]
 fn aws_incidents_are_in_cloudtrail() {
-    let trail = jsons(month(), "aws-cloudtrail");
-    let root: Vec<&Value> = trail.iter().filter(|v| str_at(v, "/userIdentity/type") == "Root").collect();
-    assert!(root.iter().any(|v| v["eventName"] == "ConsoleLogin" && v["eventType"] == "AwsConsoleSignIn"));
-    assert!(root.iter().all(|v| rfc3339(str_at(v, "/eventTime")) >= incident(month(), "aws-root-login").time));
+    let trail = parsed("aws-cloudtrail");
+    let root: Vec<&Value> = trail
+        .iter()
+        .filter(|v| str_at(v, "/userIdentity/type") == "Root")
+        .collect();
+    assert!(
+        root.iter()
+            .any(|v| v["eventName"] == "ConsoleLogin" && v["eventType"] == "AwsConsoleSignIn")
+    );
+    assert!(
+        root.iter()
+            .all(|v| rfc3339(str_at(v, "/eventTime")) >= incident(month(), "aws-root-login").time)
+    );
 
     let no_mfa: Vec<&Value> = trail
         .iter()
@@ -553,8 +690,14 @@ fn aws_incidents_are_in_cloudtrail() {
         .collect();
     assert_eq!(no_mfa.len(), 1);
     assert_eq!(str_at(no_mfa[0], "/userIdentity/type"), "IAMUser");
-    assert_eq!(rfc3339(str_at(no_mfa[0], "/eventTime")), incident(month(), "aws-console-login-without-mfa").time);
-    assert!(trail.iter().any(|v| v["eventName"] == "ConsoleLogin" && str_at(v, "/additionalEventData/MFAUsed") == "Yes"));
+    assert_eq!(
+        rfc3339(str_at(no_mfa[0], "/eventTime")),
+        incident(month(), "aws-console-login-without-mfa").time
+    );
+    assert!(
+        trail.iter().any(|v| v["eventName"] == "ConsoleLogin"
+            && str_at(v, "/additionalEventData/MFAUsed") == "Yes")
+    );
 
     let stopped = incident(month(), "cloudtrail-stopped").time;
     for name in ["StopLogging", "DeleteTrail"] {
@@ -568,18 +711,28 @@ fn aws_incidents_are_in_cloudtrail() {
         .iter()
         .filter(|v| v["eventName"] == "AuthorizeSecurityGroupIngress")
         .filter(|v| {
-            let rule = v.pointer("/requestParameters/ipPermissions/items/0").cloned().unwrap_or_default();
-            rule["fromPort"] == 22 && rule.pointer("/ipRanges/items/0/cidrIp") == Some(&Value::from("0.0.0.0/0"))
+            let rule = v
+                .pointer("/requestParameters/ipPermissions/items/0")
+                .cloned()
+                .unwrap_or_default();
+            rule["fromPort"] == 22
+                && rule.pointer("/ipRanges/items/0/cidrIp") == Some(&Value::from("0.0.0.0/0"))
         })
         .collect();
     assert_eq!(open.len(), 1);
-    assert_eq!(rfc3339(str_at(open[0], "/eventTime")), incident(month(), "security-group-ssh-open").time);
+    assert_eq!(
+        rfc3339(str_at(open[0], "/eventTime")),
+        incident(month(), "security-group-ssh-open").time
+    );
 }
 
 #[test]
 fn branch_protection_removal_is_in_github() {
-    let github = jsons(month(), "github");
-    let destroyed: Vec<&Value> = github.iter().filter(|v| v["action"] == "protected_branch.destroy").collect();
+    let github = parsed("github");
+    let destroyed: Vec<&Value> = github
+        .iter()
+        .filter(|v| v["action"] == "protected_branch.destroy")
+        .collect();
     assert_eq!(destroyed.len(), 1);
     assert_eq!(destroyed[0]["repo"], "northwind-labs/platform");
     assert_eq!(destroyed[0]["name"], "main");
@@ -591,8 +744,11 @@ fn branch_protection_removal_is_in_github() {
 
 #[test]
 fn admin_mfa_deactivation_is_in_okta() {
-    let okta = jsons(month(), "okta");
-    let deactivated: Vec<&Value> = okta.iter().filter(|v| v["eventType"] == "user.mfa.factor.deactivate").collect();
+    let okta = parsed("okta");
+    let deactivated: Vec<&Value> = okta
+        .iter()
+        .filter(|v| v["eventType"] == "user.mfa.factor.deactivate")
+        .collect();
     assert_eq!(deactivated.len(), 1);
     let target = str_at(deactivated[0], "/target/0/alternateId");
     assert_ne!(str_at(deactivated[0], "/actor/alternateId"), target);
@@ -604,34 +760,60 @@ fn admin_mfa_deactivation_is_in_okta() {
 
 #[test]
 fn terminated_user_acts_only_through_the_planted_clones() {
-    let okta = jsons(month(), "okta");
-    let deactivations: Vec<&Value> = okta.iter().filter(|v| v["eventType"] == "user.lifecycle.deactivate").collect();
+    let okta = parsed("okta");
+    let deactivations: Vec<&Value> = okta
+        .iter()
+        .filter(|v| v["eventType"] == "user.lifecycle.deactivate")
+        .collect();
     assert_eq!(deactivations.len(), 1);
     let email = str_at(deactivations[0], "/target/0/alternateId").to_owned();
     let at = rfc3339(str_at(deactivations[0], "/published"));
 
     // Before leaving they were an ordinary employee.
-    assert!(okta.iter().any(|v| str_at(v, "/actor/alternateId") == email && rfc3339(str_at(v, "/published")) < at));
+    assert!(
+        okta.iter()
+            .any(|v| str_at(v, "/actor/alternateId") == email
+                && rfc3339(str_at(v, "/published")) < at)
+    );
     // Afterwards Okta never sees them act.
-    assert!(!okta.iter().any(|v| str_at(v, "/actor/alternateId") == email && rfc3339(str_at(v, "/published")) >= at));
+    assert!(!okta.iter().any(
+        |v| str_at(v, "/actor/alternateId") == email && rfc3339(str_at(v, "/published")) >= at
+    ));
 
-    let github = jsons(month(), "github");
+    let github = parsed("github");
     let after: Vec<&Value> = github
         .iter()
         .filter(|v| str_at(v, "/external_identity_nameid") == email)
         .filter(|v| millis(v["@timestamp"].as_i64().unwrap_or_default()) >= at)
         .collect();
     assert!(after.len() >= 3, "{after:?}");
-    assert!(after.iter().all(|v| v["action"] == "git.clone" && v["programmatic_access_type"].is_string()));
+    assert!(
+        after
+            .iter()
+            .all(|v| v["action"] == "git.clone" && v["programmatic_access_type"].is_string())
+    );
     let planted = incident(month(), "terminated-user-activity");
-    assert_eq!(millis(after[0]["@timestamp"].as_i64().unwrap_or_default()), planted.time);
+    assert_eq!(
+        millis(after[0]["@timestamp"].as_i64().unwrap_or_default()),
+        planted.time
+    );
     assert!(planted.description.contains(&email));
 
     // Nor do CloudTrail, auth.log or PostgreSQL.
     let local = email.split('@').next().unwrap_or_default();
-    let trail = jsons(month(), "aws-cloudtrail");
-    assert!(!trail.iter().any(|v| str_at(v, "/userIdentity/arn").ends_with(&email) && rfc3339(str_at(v, "/eventTime")) >= at));
-    assert!(trail.iter().all(|v| str_at(v, "/userIdentity/userName") != local || rfc3339(str_at(v, "/eventTime")) < at));
+    let trail = parsed("aws-cloudtrail");
+    assert!(
+        !trail
+            .iter()
+            .any(|v| str_at(v, "/userIdentity/arn").ends_with(&email)
+                && rfc3339(str_at(v, "/eventTime")) >= at)
+    );
+    assert!(
+        trail
+            .iter()
+            .all(|v| str_at(v, "/userIdentity/userName") != local
+                || rfc3339(str_at(v, "/eventTime")) < at)
+    );
 }
 
 #[test]
@@ -645,9 +827,22 @@ fn sudo_refusal_is_in_auth_log() {
         .filter(|l| l.program == "sudo" && l.msg.contains(" : user NOT in sudoers ; "))
         .collect();
     assert!(!refused.is_empty());
-    let user = refused[0].msg.split(" : ").next().unwrap_or_default().trim();
-    assert!(incident.description.starts_with(user), "{}", incident.description);
-    assert!(refused.iter().all(|l| l.time >= incident.time && l.time - incident.time < Duration::hours(1)));
+    let user = refused[0]
+        .msg
+        .split(" : ")
+        .next()
+        .unwrap_or_default()
+        .trim();
+    assert!(
+        incident.description.starts_with(user),
+        "{}",
+        incident.description
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|l| l.time >= incident.time && l.time - incident.time < Duration::hours(1))
+    );
     assert!(refused.iter().all(|l| l.pri == 81 && l.host == "app-1"));
     // Accepted sudo by the same user never happens: they are not a sudoer.
     assert!(!auth.records.iter().any(|r| {
