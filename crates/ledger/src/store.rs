@@ -86,6 +86,14 @@ pub enum LedgerError {
     /// Signing or parsing a note failed.
     #[error(transparent)]
     Note(#[from] NoteError),
+    /// Another process has the ledger open for writing.
+    #[error(
+        "{path} is locked by another process (is `evident serve` running on this data directory?)"
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// An earlier commit failed after writing (fsync error); the on-disk state is unknown
     /// until the ledger is reopened, so further appends are refused.
     #[error("ledger refused writes after a failed commit; restart to recover: {0}")]
@@ -144,6 +152,8 @@ impl Default for LedgerOptions {
 /// returns only after the fsync that covers its entries.
 pub struct Ledger {
     dir: PathBuf,
+    /// Held (flock, exclusive) for the ledger's lifetime: one writer per directory.
+    _lock: File,
     signer: NoteSigner,
     options: LedgerOptions,
     writer: Mutex<Writer>,
@@ -237,6 +247,20 @@ impl Ledger {
         let seg_dir = dir.join("segments");
         fs::create_dir_all(&seg_dir).map_err(io_err("create", &seg_dir))?;
         fs::create_dir_all(dir.join("tile")).map_err(io_err("create", dir))?;
+        let lock_path = dir.join("LOCK");
+        let lock_file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err("open", &lock_path))?;
+        rustix::fs::flock(
+            &lock_file,
+            rustix::fs::FlockOperation::NonBlockingLockExclusive,
+        )
+        .map_err(|_| LedgerError::Locked {
+            path: lock_path.clone(),
+        })?;
         let mut firsts = list_segments(&seg_dir)?;
         if firsts.is_empty() {
             create_segment(&seg_dir, 0)?;
@@ -275,6 +299,7 @@ impl Ledger {
             .map_err(io_err("open", &idx_path))?;
         let ledger = Ledger {
             dir: dir.to_owned(),
+            _lock: lock_file,
             signer,
             options,
             writer: Mutex::new(Writer {
@@ -670,7 +695,8 @@ impl Ledger {
         })
     }
 
-    /// Sizes and creation times of every checkpoint, oldest first.
+    /// Sizes and creation times of every checkpoint, oldest first (the evidence package
+    /// picks the checkpoints that bracket an audit period from these).
     pub fn checkpoint_history(&self) -> Result<Vec<(u64, u64)>, LedgerError> {
         let path = self.dir.join("checkpoints.log");
         let len = lock(&self.writer).history_len;
@@ -1162,4 +1188,30 @@ pub fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_writer_is_refused_until_the_first_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = || {
+            NoteSigner::parse(&NoteSigner::generate("t.test/l").unwrap().to_key_string()).unwrap()
+        };
+        let first = Ledger::open(dir.path(), signer(), LedgerOptions::default()).unwrap();
+        let err = Ledger::open(dir.path(), signer(), LedgerOptions::default())
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} is locked by another process (is `evident serve` running on this data directory?)",
+                dir.path().join("LOCK").display()
+            )
+        );
+        drop(first);
+        assert!(Ledger::open(dir.path(), signer(), LedgerOptions::default()).is_ok());
+    }
 }
