@@ -45,6 +45,19 @@ impl Global {
         let data = self.data_dir();
         Evident::open(&data).with_context(|| format!("opening {}", data.root().display()))
     }
+
+    /// Opens for commands that only read: when a server holds the ledger, falls back to a
+    /// read-only view as of the latest checkpoint.
+    fn open_for_reading(&self) -> anyhow::Result<Evident> {
+        let data = self.data_dir();
+        match Evident::open(&data) {
+            Err(evident_server::Error::Ledger(evident_ledger::LedgerError::Locked { .. })) => {
+                Evident::open_read_only(&data)
+                    .with_context(|| format!("opening {} read-only", data.root().display()))
+            }
+            other => other.with_context(|| format!("opening {}", data.root().display())),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -174,19 +187,21 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Init { origin } => log::init(&g.data_dir(), origin),
         Command::Source(SourceCommand::Add { name, format }) => {
-            import::source_add(&g.open()?, &name, &format)
+            import::source_add(&g.open_for_reading()?, &name, &format)
         }
-        Command::Source(SourceCommand::List { json }) => import::source_list(&g.open()?, json),
+        Command::Source(SourceCommand::List { json }) => {
+            import::source_list(&g.open_for_reading()?, json)
+        }
         Command::Ingest { source, files } => import::ingest_files(&g.open()?, &source, &files),
         Command::Serve { listen } => serve(g.open()?, listen),
-        Command::Checkpoint => log::checkpoint(&g.open()?),
+        Command::Checkpoint => log::checkpoint(&g.open_for_reading()?),
         Command::Key => log::key(&g.data_dir()),
-        Command::Entry { index, raw } => log::entry(&g.open()?, index, raw),
+        Command::Entry { index, raw } => log::entry(&g.open_for_reading()?, index, raw),
         Command::Proof(ProofCommand::Inclusion { index, size }) => {
-            log::inclusion(&g.open()?, index, size)
+            log::inclusion(&g.open_for_reading()?, index, size)
         }
         Command::Proof(ProofCommand::Consistency { from, to, json }) => {
-            log::consistency(&g.open()?, from, to, json)
+            log::consistency(&g.open_for_reading()?, from, to, json)
         }
         Command::Verify { json } => log::verify(&g.data_dir(), json),
         Command::Demo(args) => demo::run(g.data.clone(), args),

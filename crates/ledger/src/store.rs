@@ -86,6 +86,9 @@ pub enum LedgerError {
     /// Signing or parsing a note failed.
     #[error(transparent)]
     Note(#[from] NoteError),
+    /// A write on a ledger opened with [`Ledger::open_read_only`].
+    #[error("the ledger is open read-only (another process is writing to it)")]
+    ReadOnly,
     /// Another process has the ledger open for writing.
     #[error(
         "{path} is locked by another process (is `evident serve` running on this data directory?)"
@@ -153,7 +156,9 @@ impl Default for LedgerOptions {
 pub struct Ledger {
     dir: PathBuf,
     /// Held (flock, exclusive) for the ledger's lifetime: one writer per directory.
-    _lock: File,
+    /// `None` for a read-only view.
+    _lock: Option<File>,
+    read_only: bool,
     signer: NoteSigner,
     options: LedgerOptions,
     writer: Mutex<Writer>,
@@ -299,7 +304,8 @@ impl Ledger {
             .map_err(io_err("open", &idx_path))?;
         let ledger = Ledger {
             dir: dir.to_owned(),
-            _lock: lock_file,
+            _lock: Some(lock_file),
+            read_only: false,
             signer,
             options,
             writer: Mutex::new(Writer {
@@ -323,6 +329,72 @@ impl Ledger {
             latest: RwLock::new(latest),
         };
         ledger.rebuild_edge(checkpointed, size)?;
+        Ok(ledger)
+    }
+
+    /// Opens a read-only view of a ledger another process may be writing to: no lock, no
+    /// recovery, and the tree as of the latest checkpoint (entries after it are not yet
+    /// sealed and are left out). Appends fail with [`LedgerError::ReadOnly`]; `checkpoint`
+    /// returns the latest one without signing.
+    pub fn open_read_only(dir: &Path, signer: NoteSigner) -> Result<Ledger, LedgerError> {
+        let seg_dir = dir.join("segments");
+        let firsts = list_segments(&seg_dir)?;
+        let last_first = *firsts.last().ok_or_else(|| LedgerError::Corrupted {
+            path: seg_dir.clone(),
+            offset: 0,
+            reason: "no segment files".into(),
+        })?;
+        let (seg_path, idx_path) = segment_paths(&seg_dir, last_first);
+        let history_path = dir.join("checkpoints.log");
+        let history = File::open(&history_path).map_err(io_err("open", &history_path))?;
+        let len = history
+            .metadata()
+            .map_err(io_err("stat", &history_path))?
+            .len();
+        let mut history_len = len - len % HISTORY_RECORD_LEN;
+        let mut latest = None;
+        while history_len > 0 && latest.is_none() {
+            let rec = HistoryRecord::read_at(
+                &history,
+                &history_path,
+                history_len / HISTORY_RECORD_LEN - 1,
+            )?;
+            if rec.crc_ok {
+                latest = Some(rec.to_signed(&signer.verifier(), signer.name(), &history_path)?);
+            } else {
+                history_len -= HISTORY_RECORD_LEN;
+            }
+        }
+        let checkpointed = latest.as_ref().map_or(0, |c| c.checkpoint.size);
+        let segment = File::open(&seg_path).map_err(io_err("open", &seg_path))?;
+        let index = File::open(&idx_path).map_err(io_err("open", &idx_path))?;
+        let ledger = Ledger {
+            dir: dir.to_owned(),
+            _lock: None,
+            read_only: true,
+            signer,
+            options: LedgerOptions::default(),
+            writer: Mutex::new(Writer {
+                segment,
+                segment_path: seg_path,
+                segment_len: 0,
+                index,
+                index_path: idx_path,
+                index_len: 0,
+                size: checkpointed,
+                unwritten_tiles: Vec::new(),
+                tiles_dirty: false,
+                poisoned: None,
+                history,
+                history_len,
+            }),
+            queue: Mutex::new(Queue::default()),
+            committed: Condvar::new(),
+            edge: RwLock::new(TreeEdge::new()),
+            segments: RwLock::new(firsts),
+            latest: RwLock::new(latest),
+        };
+        ledger.rebuild_edge(checkpointed, checkpointed)?;
         Ok(ledger)
     }
 
@@ -420,6 +492,9 @@ impl Ledger {
                 count: 0,
                 tree_size: size,
             });
+        }
+        if self.read_only {
+            return Err(LedgerError::ReadOnly);
         }
         let prepared = Prepared::new(&entries)?;
         drop(entries);
@@ -592,6 +667,9 @@ impl Ledger {
     /// exists yet, even for the empty tree) and returns the latest checkpoint. Tiles covering
     /// the checkpoint are made durable before it is published.
     pub fn checkpoint(&self) -> Result<SignedCheckpoint, LedgerError> {
+        if self.read_only {
+            return self.latest_checkpoint().ok_or(LedgerError::ReadOnly);
+        }
         let mut w = lock(&self.writer);
         let (size, root) = {
             let edge = self.edge.read().unwrap_or_else(PoisonError::into_inner);
@@ -1213,5 +1291,47 @@ mod tests {
         );
         drop(first);
         assert!(Ledger::open(dir.path(), signer(), LedgerOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn read_only_view_sees_the_checkpointed_tree_while_a_writer_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = NoteSigner::generate("t.test/ro").unwrap().to_key_string();
+        let writer = Ledger::open(
+            dir.path(),
+            NoteSigner::parse(&key).unwrap(),
+            LedgerOptions::default(),
+        )
+        .unwrap();
+        let entries = |n: u64| {
+            (0..n)
+                .map(|i| Entry::log("s", i, vec![b'x'; i as usize]))
+                .collect()
+        };
+        writer.append(entries(300)).unwrap();
+        let cp = writer.checkpoint().unwrap();
+        writer.append(entries(5)).unwrap();
+        let view = Ledger::open_read_only(dir.path(), NoteSigner::parse(&key).unwrap()).unwrap();
+        assert_eq!((view.size(), view.root()), (300, cp.checkpoint.root));
+        assert_eq!(
+            view.entry_bytes(299).unwrap(),
+            writer.entry_bytes(299).unwrap()
+        );
+        assert_eq!(
+            view.inclusion_proof(7, 300).unwrap(),
+            writer.inclusion_proof(7, 300).unwrap()
+        );
+        assert_eq!(view.checkpoint().unwrap(), cp);
+        assert!(matches!(
+            view.append(entries(1)),
+            Err(LedgerError::ReadOnly)
+        ));
+        assert!(matches!(
+            view.entry_bytes(300),
+            Err(LedgerError::NoSuchEntry {
+                index: 300,
+                size: 300
+            })
+        ));
     }
 }

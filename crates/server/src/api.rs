@@ -292,7 +292,11 @@ fn framing_for(headers: &HeaderMap, default: Framing) -> Result<Framing, ApiErro
         | "application/json"
         | "application/jsonlines" => Ok(Framing::Json),
         "text/plain" => Ok(Framing::Lines),
-        "application/octet-stream" | "application/gzip" | "application/x-gzip" => Ok(default),
+        // curl's default for --data-binary is the form type; treat it as unspecified.
+        "application/octet-stream"
+        | "application/gzip"
+        | "application/x-gzip"
+        | "application/x-www-form-urlencoded" => Ok(default),
         other => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

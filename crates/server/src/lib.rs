@@ -68,6 +68,16 @@ pub struct Evident {
 impl Evident {
     /// Opens an initialized data directory (recovering the ledger after a crash).
     pub fn open(data: &DataDir) -> Result<Evident, Error> {
+        Evident::open_with(data, false)
+    }
+
+    /// Opens for reading only, alongside a running server: the ledger as of its latest
+    /// checkpoint (see [`Ledger::open_read_only`]).
+    pub fn open_read_only(data: &DataDir) -> Result<Evident, Error> {
+        Evident::open_with(data, true)
+    }
+
+    fn open_with(data: &DataDir, read_only: bool) -> Result<Evident, Error> {
         let config = data.config()?;
         let signer = data.signer()?;
         if signer.name() != config.origin {
@@ -81,7 +91,11 @@ impl Evident {
             }
             .into());
         }
-        let ledger = Ledger::open(&data.ledger_path(), signer, LedgerOptions::default())?;
+        let ledger = if read_only {
+            Ledger::open_read_only(&data.ledger_path(), signer)?
+        } else {
+            Ledger::open(&data.ledger_path(), signer, LedgerOptions::default())?
+        };
         let db = StateDb::open(&data.state_db_path())?;
         Ok(Evident {
             data: data.clone(),
