@@ -174,6 +174,7 @@ pub(crate) fn verify(data: &DataDir, json_out: bool) -> anyhow::Result<Outcome> 
                 "root": report.root.to_base64(),
                 "seconds": secs,
                 "damage": damage,
+                "unsealed": report.unsealed,
             })
         );
     } else if report.is_clean() {
@@ -181,6 +182,9 @@ pub(crate) fn verify(data: &DataDir, json_out: bool) -> anyhow::Result<Outcome> 
             "ok: {} entries ({} bytes), {} tiles, {} checkpoints verified in {secs:.2}s; root {}",
             report.entries, report.bytes, report.tiles, report.checkpoints, report.root
         );
+        for note in &report.unsealed {
+            println!("note: {note}");
+        }
     } else {
         println!("DAMAGED: {} problem(s) found", report.damage.len());
         for d in &report.damage {

@@ -98,6 +98,9 @@ pub struct VerifyReport {
     pub root: Hash,
     /// Damage found, first (by entry order) first; empty when clean.
     pub damage: Vec<Damage>,
+    /// Crash residue after the last checkpoint (a torn last record, tiles not yet
+    /// written): not damage, since nothing signed covers it; repaired on the next start.
+    pub unsealed: Vec<String>,
 }
 
 impl VerifyReport {
@@ -178,6 +181,7 @@ pub fn verify(
         checkpoints: Vec::new(),
         next_checkpoint: 0,
         entries_damaged: false,
+        verified_size: 0,
         pending: Vec::new(),
         segment_files: Vec::new(),
     };
@@ -220,6 +224,8 @@ struct Verifier {
     checkpoints: Vec<(u64, Hash)>,
     next_checkpoint: usize,
     entries_damaged: bool,
+    /// Largest checkpoint size whose root the entries reproduced.
+    verified_size: u64,
     /// Leaves and locations (segment number, offset) of the level-0 tile being filled,
     /// for classifying damage.
     pending: Vec<(Hash, usize, u64)>,
@@ -439,6 +445,15 @@ impl Verifier {
     }
 
     fn truncated(&mut self, index: u64, file: &Path, offset: u64, what: &str) {
+        if index >= self.sealed_size() {
+            // A record cut off after the last checkpoint is what a crash leaves behind;
+            // the next open truncates it. Nothing signed is affected.
+            self.report.unsealed.push(format!(
+                "{what} at entry {index} in {} offset {offset}, after the last checkpoint; the next start truncates it",
+                file.display()
+            ));
+            return;
+        }
         self.entries_damaged = true;
         self.damage(Damage {
             kind: DamageKind::Truncated,
@@ -460,6 +475,11 @@ impl Verifier {
         Ok(())
     }
 
+    /// Size of the latest validly signed checkpoint: entries below it are sealed.
+    fn sealed_size(&self) -> u64 {
+        self.checkpoints.last().map_or(0, |c| c.0)
+    }
+
     /// Compares every checkpoint signed for the current size with the rebuilt root.
     fn check_checkpoints_at_current_size(&mut self) {
         let size = self.edge.size();
@@ -469,15 +489,19 @@ impl Verifier {
             }
             self.next_checkpoint += 1;
             let root = self.edge.root();
-            if root != cp_root && !self.entries_damaged {
+            if root == cp_root {
+                self.verified_size = cp_size;
+            } else if !self.entries_damaged {
                 self.entries_damaged = true;
+                let first = self.verified_size;
                 self.damage(Damage {
                     kind: DamageKind::CheckpointMismatch,
-                    index: Some(size.saturating_sub(1)),
+                    index: Some(first),
                     file: self.dir.join("checkpoints.log"),
                     offset: None,
                     detail: format!(
-                        "signed checkpoint of size {cp_size} has root {cp_root}, the stored entries give {root}"
+                        "signed checkpoint of size {cp_size} has root {cp_root}, the stored entries give {root}: an entry in {first}..{} differs from what was sealed",
+                        cp_size.saturating_sub(1)
                     ),
                 });
             }
@@ -505,6 +529,15 @@ impl Verifier {
             Vec::new()
         };
         let Some(stored) = stored else {
+            let covers_to = (tile.id.index + 1) << (8 * (tile.id.level as u32 + 1));
+            if covers_to > self.sealed_size() {
+                // Tiles past the last checkpoint are written lazily and rebuilt on open.
+                self.report.unsealed.push(format!(
+                    "{} is not written yet (past the last checkpoint); the next start rebuilds it",
+                    path.display()
+                ));
+                return Ok(());
+            }
             if !self.entries_damaged {
                 self.damage(Damage {
                     kind: DamageKind::TileMismatch,
