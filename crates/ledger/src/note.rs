@@ -124,9 +124,11 @@ impl NoteSigner {
 
     /// Signs `text` (which must end in a newline) and returns the complete signed note.
     pub fn sign(&self, text: &str) -> Result<String, NoteError> {
-        if !text.ends_with('\n') || text.contains("\n\n") || text.is_empty() {
+        // Blank lines inside the text are fine (verifiers split at the last one); a text
+        // ending in a blank line would make that split ambiguous.
+        if !text.ends_with('\n') || text.ends_with("\n\n") || text.is_empty() {
             return Err(NoteError::MalformedNote(
-                "text must be non-empty, end in a newline and contain no blank line".into(),
+                "text must be non-empty and end in exactly one newline".into(),
             ));
         }
         let sig = self.key.sign(text.as_bytes());

@@ -273,8 +273,6 @@ impl Ledger {
         }
         let last_first = *firsts.last().unwrap_or(&0);
         let (seg_path, idx_path) = segment_paths(&seg_dir, last_first);
-        let recovered = recover_segment(&seg_path, &idx_path, last_first)?;
-        let size = last_first + recovered.count;
 
         let history_path = dir.join("checkpoints.log");
         let (history, history_len, latest_record) = open_history(&history_path)?;
@@ -284,6 +282,8 @@ impl Ledger {
             None => None,
         };
         let checkpointed = latest.as_ref().map_or(0, |c| c.checkpoint.size);
+        let recovered = recover_segment(&seg_path, &idx_path, last_first, checkpointed)?;
+        let size = last_first + recovered.count;
         if size < checkpointed {
             return Err(LedgerError::Corrupted {
                 path: seg_path,
@@ -1122,7 +1122,16 @@ struct Recovered {
 
 /// Crash recovery for the last segment: keep the longest prefix of complete, checksummed
 /// records; re-derive index entries the crash lost; cut both files to match.
-fn recover_segment(seg_path: &Path, idx_path: &Path, first: u64) -> Result<Recovered, LedgerError> {
+///
+/// Records below `sealed` (the latest checkpoint's size) were acknowledged and signed: if one
+/// of them is bad, that is damage for `verify` to name, so the files are left untouched and
+/// the open fails.
+fn recover_segment(
+    seg_path: &Path,
+    idx_path: &Path,
+    first: u64,
+    sealed: u64,
+) -> Result<Recovered, LedgerError> {
     let seg = OpenOptions::new()
         .read(true)
         .write(true)
@@ -1164,6 +1173,17 @@ fn recover_segment(seg_path: &Path, idx_path: &Path, first: u64) -> Result<Recov
     }
     if count == 0 {
         end = HEADER_LEN;
+    }
+    if first + (count as u64) < sealed && (count as u64) < offsets.len() as u64 {
+        let bad = offsets[count];
+        return Err(LedgerError::Corrupted {
+            path: seg_path.to_owned(),
+            offset: bad,
+            reason: format!(
+                "entry {} is damaged but checkpoint {sealed} covers it; not truncating (run `evident verify`)",
+                first + count as u64
+            ),
+        });
     }
     // Records the segment has but the index lost.
     let mut extra = Vec::new();

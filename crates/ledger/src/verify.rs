@@ -182,6 +182,7 @@ pub fn verify(
         next_checkpoint: 0,
         entries_damaged: false,
         verified_size: 0,
+        unexplained_root: None,
         pending: Vec::new(),
         segment_files: Vec::new(),
     };
@@ -226,6 +227,8 @@ struct Verifier {
     entries_damaged: bool,
     /// Largest checkpoint size whose root the entries reproduced.
     verified_size: u64,
+    /// A checkpoint root mismatch not yet explained by a tile comparison.
+    unexplained_root: Option<Damage>,
     /// Leaves and locations (segment number, offset) of the level-0 tile being filled,
     /// for classifying damage.
     pending: Vec<(Hash, usize, u64)>,
@@ -491,10 +494,11 @@ impl Verifier {
             let root = self.edge.root();
             if root == cp_root {
                 self.verified_size = cp_size;
-            } else if !self.entries_damaged {
-                self.entries_damaged = true;
+            } else if !self.entries_damaged && self.unexplained_root.is_none() {
+                // Held back until the level-0 tile completes: if the tile comparison names
+                // the bad entry, that is the better report and this one is dropped.
                 let first = self.verified_size;
-                self.damage(Damage {
+                self.unexplained_root = Some(Damage {
                     kind: DamageKind::CheckpointMismatch,
                     index: Some(first),
                     file: self.dir.join("checkpoints.log"),
@@ -550,6 +554,9 @@ impl Verifier {
             return Ok(());
         };
         if stored == tile.hashes || self.entries_damaged {
+            if tile.id.level == 0 {
+                self.publish_unexplained_root();
+            }
             return Ok(());
         }
         if tile.id.level > 0 {
@@ -569,6 +576,23 @@ impl Verifier {
         }
         let j = first_difference(&stored, &tile.hashes);
         let index = tile.id.index * TILE_WIDTH + j as u64;
+        if index < self.verified_size {
+            // A signed root already matched these entries: the tile is what changed.
+            self.entries_damaged = true;
+            self.damage(Damage {
+                kind: DamageKind::TileMismatch,
+                index: None,
+                file: path,
+                offset: Some(32 * j as u64),
+                detail: format!(
+                    "hash {j} of level-0 tile {} differs from entry {index}, which a signed checkpoint covers (tile altered)",
+                    tile.id.index
+                ),
+            });
+            self.unexplained_root = None;
+            return Ok(());
+        }
+        self.unexplained_root = None;
         let got = &tile.hashes;
         let kind = if j + 1 < got.len() && got[j] == stored[j + 1] && got[j + 1] == stored[j] {
             DamageKind::Reordered
@@ -602,7 +626,16 @@ impl Verifier {
         Ok(())
     }
 
+    /// Reports a held-back root mismatch that no tile comparison explained.
+    fn publish_unexplained_root(&mut self) {
+        if let Some(d) = self.unexplained_root.take() {
+            self.entries_damaged = true;
+            self.damage(d);
+        }
+    }
+
     fn finish(&mut self) {
+        self.publish_unexplained_root();
         let size = self.edge.size();
         self.report.root = self.edge.root();
         if let Some(&(cp_size, _)) = self.checkpoints.last()
