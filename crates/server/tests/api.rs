@@ -1,5 +1,6 @@
 //! HTTP API behaviour, driven in-process with `oneshot`: exact statuses, bodies and what
 //! reached the ledger for good and bad requests.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on failure too
 
 use std::io::Write;
 use std::sync::Arc;
