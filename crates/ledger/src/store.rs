@@ -6,6 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -164,6 +165,8 @@ pub struct Ledger {
     writer: Mutex<Writer>,
     queue: Mutex<Queue>,
     committed: Condvar,
+    /// Callers currently preparing entries (decides whether hashing may spawn a thread).
+    appending: AtomicUsize,
     edge: RwLock<TreeEdge>,
     segments: RwLock<Vec<u64>>,
     latest: RwLock<Option<SignedCheckpoint>>,
@@ -197,34 +200,58 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(entries: &[Entry]) -> Result<Prepared, LedgerError> {
+    /// Encodes straight into the framed buffer, then hashes. A caller that is `alone` (no
+    /// other append in flight) with a batch large enough to pay for a thread hashes on two;
+    /// concurrent callers already keep the cores busy.
+    fn new(entries: &[Entry], alone: bool) -> Result<Prepared, LedgerError> {
         let approx: usize = entries
             .iter()
             .map(|e| e.body.len() + e.source.len() + 64)
             .sum();
-        let mut p = Prepared {
-            framed: Vec::with_capacity(approx),
-            offsets: Vec::with_capacity(entries.len()),
-            leaves: Vec::with_capacity(entries.len()),
-        };
-        let mut scratch = Vec::new();
+        let mut framed = Vec::with_capacity(approx);
+        let mut offsets = Vec::with_capacity(entries.len());
         for e in entries {
-            scratch.clear();
-            e.encode_into(&mut scratch)?;
-            if scratch.len() > MAX_ENTRY_BYTES {
-                return Err(LedgerError::EntryTooLarge(scratch.len()));
+            let at = framed.len();
+            framed.extend_from_slice(&[0u8; FRAME_LEN as usize]);
+            e.encode_into(&mut framed)?;
+            let len = framed.len() - at - FRAME_LEN as usize;
+            if len > MAX_ENTRY_BYTES {
+                return Err(LedgerError::EntryTooLarge(len));
             }
-            p.offsets.push(p.framed.len() as u64);
-            p.framed
-                .extend_from_slice(&(scratch.len() as u32).to_le_bytes());
-            p.framed
-                .extend_from_slice(&crc32fast::hash(&scratch).to_le_bytes());
-            p.framed.extend_from_slice(&scratch);
-            p.leaves.push(leaf_hash(&scratch));
+            let body = at + FRAME_LEN as usize;
+            let crc = crc32fast::hash(&framed[body..]);
+            framed[at..at + 4].copy_from_slice(&(len as u32).to_le_bytes());
+            framed[at + 4..body].copy_from_slice(&crc.to_le_bytes());
+            offsets.push(at as u64);
         }
-        Ok(p)
+        let leaf = |i: usize| {
+            let start = offsets[i] as usize + FRAME_LEN as usize;
+            let end = offsets.get(i + 1).map_or(framed.len(), |&o| o as usize);
+            leaf_hash(&framed[start..end])
+        };
+        let n = offsets.len();
+        let leaves = if alone && n >= PARALLEL_HASH_MIN {
+            let mid = n / 2;
+            std::thread::scope(|s| {
+                let back = s.spawn(|| (mid..n).map(leaf).collect::<Vec<_>>());
+                let mut front: Vec<Hash> = (0..mid).map(leaf).collect();
+                // If the helper thread panicked (it cannot: it only hashes), hash here.
+                front.extend(back.join().unwrap_or_else(|_| (mid..n).map(leaf).collect()));
+                front
+            })
+        } else {
+            (0..n).map(leaf).collect()
+        };
+        Ok(Prepared {
+            framed,
+            offsets,
+            leaves,
+        })
     }
 }
+
+/// Entries in one append above which leaf hashing is split across two threads.
+const PARALLEL_HASH_MIN: usize = 512;
 
 #[derive(Default)]
 struct Queue {
@@ -324,6 +351,7 @@ impl Ledger {
             }),
             queue: Mutex::new(Queue::default()),
             committed: Condvar::new(),
+            appending: AtomicUsize::new(0),
             edge: RwLock::new(TreeEdge::new()),
             segments: RwLock::new(firsts),
             latest: RwLock::new(latest),
@@ -390,6 +418,7 @@ impl Ledger {
             }),
             queue: Mutex::new(Queue::default()),
             committed: Condvar::new(),
+            appending: AtomicUsize::new(0),
             edge: RwLock::new(TreeEdge::new()),
             segments: RwLock::new(firsts),
             latest: RwLock::new(latest),
@@ -496,7 +525,10 @@ impl Ledger {
         if self.read_only {
             return Err(LedgerError::ReadOnly);
         }
-        let prepared = Prepared::new(&entries)?;
+        let alone = self.appending.fetch_add(1, Ordering::Relaxed) == 0;
+        let prepared = Prepared::new(&entries, alone);
+        self.appending.fetch_sub(1, Ordering::Relaxed);
+        let prepared = prepared?;
         drop(entries);
         let mut q = lock(&self.queue);
         let ticket = q.next_ticket;
@@ -562,17 +594,22 @@ impl Ledger {
             return fail(batches, e.to_string());
         }
         w.size = next;
+        // Grow a copy of the edge and write the tiles it completes before publishing it, so
+        // a reader never finds a tile the tree claims but the disk does not have yet.
+        let mut edge = self
+            .edge
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let mut tiles = Vec::new();
-        {
-            let mut edge = self.edge.write().unwrap_or_else(PoisonError::into_inner);
-            for (_, p) in &batches {
-                for h in &p.leaves {
-                    edge.push(*h, &mut tiles);
-                }
+        for (_, p) in &batches {
+            for h in &p.leaves {
+                edge.push(*h, &mut tiles);
             }
         }
         w.unwritten_tiles.extend(tiles);
         self.write_tiles(&mut w);
+        *self.edge.write().unwrap_or_else(PoisonError::into_inner) = edge;
         receipts
             .into_iter()
             .map(|(t, first, count)| {
@@ -609,11 +646,12 @@ impl Ledger {
             }
             return Err(e);
         }
+        // Only the segment is synced per commit: the offset index is derived data that
+        // recovery rebuilds from the segment, and it is synced before every checkpoint.
         let sync = w
             .segment
             .sync_data()
-            .map_err(io_err("fsync", &w.segment_path))
-            .and_then(|_| w.index.sync_data().map_err(io_err("fsync", &w.index_path)));
+            .map_err(io_err("fsync", &w.segment_path));
         if let Err(e) = sync {
             // After a failed fsync the page cache may have dropped our data: stop writing.
             w.poisoned = Some(e.to_string());
@@ -642,6 +680,9 @@ impl Ledger {
     }
 
     fn roll_segment(&self, w: &mut Writer) -> Result<(), LedgerError> {
+        w.index
+            .sync_data()
+            .map_err(io_err("fsync", &w.index_path))?;
         let seg_dir = self.dir.join("segments");
         let (seg_path, idx_path) = create_segment(&seg_dir, w.size)?;
         w.segment = OpenOptions::new()
@@ -688,6 +729,8 @@ impl Ledger {
                 source: io::Error::other("tiles could not be written"),
             });
         }
+        let index_path = w.index_path.clone();
+        w.index.sync_data().map_err(io_err("fsync", &index_path))?;
         if w.tiles_dirty {
             let tile_dir = self.dir.join("tile");
             let f = File::open(&tile_dir).map_err(io_err("open", &tile_dir))?;
