@@ -329,33 +329,29 @@ impl Ledger {
             .append(true)
             .open(&idx_path)
             .map_err(io_err("open", &idx_path))?;
-        let ledger = Ledger {
-            dir: dir.to_owned(),
-            _lock: Some(lock_file),
-            read_only: false,
+        let writer = Writer {
+            segment,
+            segment_path: seg_path,
+            segment_len: recovered.segment_len,
+            index,
+            index_path: idx_path,
+            index_len: HEADER_LEN + 8 * recovered.count,
+            size,
+            unwritten_tiles: Vec::new(),
+            tiles_dirty: false,
+            poisoned: None,
+            history,
+            history_len,
+        };
+        let ledger = Ledger::assemble(
+            dir,
+            Some(lock_file),
             signer,
             options,
-            writer: Mutex::new(Writer {
-                segment,
-                segment_path: seg_path,
-                segment_len: recovered.segment_len,
-                index,
-                index_path: idx_path,
-                index_len: HEADER_LEN + 8 * recovered.count,
-                size,
-                unwritten_tiles: Vec::new(),
-                tiles_dirty: false,
-                poisoned: None,
-                history,
-                history_len,
-            }),
-            queue: Mutex::new(Queue::default()),
-            committed: Condvar::new(),
-            appending: AtomicUsize::new(0),
-            edge: RwLock::new(TreeEdge::new()),
-            segments: RwLock::new(firsts),
-            latest: RwLock::new(latest),
-        };
+            writer,
+            firsts,
+            latest,
+        );
         ledger.rebuild_edge(checkpointed, size)?;
         Ok(ledger)
     }
@@ -396,35 +392,57 @@ impl Ledger {
         let checkpointed = latest.as_ref().map_or(0, |c| c.checkpoint.size);
         let segment = File::open(&seg_path).map_err(io_err("open", &seg_path))?;
         let index = File::open(&idx_path).map_err(io_err("open", &idx_path))?;
-        let ledger = Ledger {
-            dir: dir.to_owned(),
-            _lock: None,
-            read_only: true,
+        let writer = Writer {
+            segment,
+            segment_path: seg_path,
+            segment_len: 0,
+            index,
+            index_path: idx_path,
+            index_len: 0,
+            size: checkpointed,
+            unwritten_tiles: Vec::new(),
+            tiles_dirty: false,
+            poisoned: None,
+            history,
+            history_len,
+        };
+        let ledger = Ledger::assemble(
+            dir,
+            None,
             signer,
-            options: LedgerOptions::default(),
-            writer: Mutex::new(Writer {
-                segment,
-                segment_path: seg_path,
-                segment_len: 0,
-                index,
-                index_path: idx_path,
-                index_len: 0,
-                size: checkpointed,
-                unwritten_tiles: Vec::new(),
-                tiles_dirty: false,
-                poisoned: None,
-                history,
-                history_len,
-            }),
+            LedgerOptions::default(),
+            writer,
+            firsts,
+            latest,
+        );
+        ledger.rebuild_edge(checkpointed, checkpointed)?;
+        Ok(ledger)
+    }
+
+    /// The shared tail of `open` and `open_read_only`: a ledger without a lock is read-only.
+    fn assemble(
+        dir: &Path,
+        lock: Option<File>,
+        signer: NoteSigner,
+        options: LedgerOptions,
+        writer: Writer,
+        firsts: Vec<u64>,
+        latest: Option<SignedCheckpoint>,
+    ) -> Ledger {
+        Ledger {
+            dir: dir.to_owned(),
+            read_only: lock.is_none(),
+            _lock: lock,
+            signer,
+            options,
+            writer: Mutex::new(writer),
             queue: Mutex::new(Queue::default()),
             committed: Condvar::new(),
             appending: AtomicUsize::new(0),
             edge: RwLock::new(TreeEdge::new()),
             segments: RwLock::new(firsts),
             latest: RwLock::new(latest),
-        };
-        ledger.rebuild_edge(checkpointed, checkpointed)?;
-        Ok(ledger)
+        }
     }
 
     /// Rebuilds the right edge at the checkpointed size from durable tiles, checks its root

@@ -559,36 +559,29 @@ impl Verifier {
             }
             return Ok(());
         }
-        if tile.id.level > 0 {
-            self.entries_damaged = true;
-            let j = first_difference(&stored, &tile.hashes);
-            self.damage(Damage {
-                kind: DamageKind::TileMismatch,
-                index: None,
-                file: path,
-                offset: Some(32 * j as u64),
-                detail: format!(
-                    "hash {j} of level-{} tile {} differs from the tile below it (tiles altered)",
-                    tile.id.level, tile.id.index
-                ),
-            });
-            return Ok(());
-        }
         let j = first_difference(&stored, &tile.hashes);
         let index = tile.id.index * TILE_WIDTH + j as u64;
+        let altered = |why: String| Damage {
+            kind: DamageKind::TileMismatch,
+            index: None,
+            file: path.clone(),
+            offset: Some(32 * j as u64),
+            detail: format!(
+                "hash {j} of level-{} tile {} differs from {why} (tile altered)",
+                tile.id.level, tile.id.index
+            ),
+        };
+        if tile.id.level > 0 {
+            self.entries_damaged = true;
+            self.damage(altered("the tile below it".into()));
+            return Ok(());
+        }
         if index < self.verified_size {
             // A signed root already matched these entries: the tile is what changed.
             self.entries_damaged = true;
-            self.damage(Damage {
-                kind: DamageKind::TileMismatch,
-                index: None,
-                file: path,
-                offset: Some(32 * j as u64),
-                detail: format!(
-                    "hash {j} of level-0 tile {} differs from entry {index}, which a signed checkpoint covers (tile altered)",
-                    tile.id.index
-                ),
-            });
+            self.damage(altered(format!(
+                "entry {index}, which a signed checkpoint covers"
+            )));
             self.unexplained_root = None;
             return Ok(());
         }
