@@ -1,6 +1,7 @@
-//! Evident's shared vocabulary: what a source is called ([`SourceName`]) and what it sends
-//! ([`Format`], and from it the [`Framing`] that splits a body into records). Every other
-//! crate speaks these types, so a name or format is validated once, at the edge.
+//! Evident's shared vocabulary: what a source is called ([`SourceName`]), what it sends
+//! ([`Format`], and from it the [`Framing`] that splits a body into records), and what a
+//! record becomes once normalized (an OCSF [`Event`]). Every other crate speaks these
+//! types, so a name or format is validated once, at the edge.
 //!
 //! ```
 //! use evident_model::{Format, Framing, SourceName};
@@ -11,8 +12,12 @@
 //! # Ok::<(), evident_model::ModelError>(())
 //! ```
 
+mod event;
+
 use std::fmt;
 use std::str::FromStr;
+
+pub use event::{Class, Event, OCSF_VERSION, Severity, Status};
 
 /// A value that failed validation, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -131,6 +136,19 @@ formats! {
     Inspector2 => "inspector2", Json, "AWS Inspector2 findings.";
     Trivy => "trivy", Json, "Trivy JSON reports.";
     Text => "text", Lines, "Plain text lines with no further structure.";
+    AzureAudit => "azure-audit", Json, "Azure AD / Entra ID audit logs.";
+    GuardDuty => "guardduty", Json, "AWS GuardDuty findings.";
+    AwsAlb => "aws-alb", Lines, "AWS Application Load Balancer access logs.";
+    S3Access => "s3-access", Lines, "AWS S3 server access logs.";
+    GoogleWorkspace => "google-workspace", Json, "Google Workspace admin/login activity events.";
+    Auth0 => "auth0", Json, "Auth0 tenant log events.";
+    DuoAuth => "duo-auth", Json, "Duo authentication log.";
+    DuoAdmin => "duo-admin", Json, "Duo administrator log.";
+    OneLogin => "onelogin", Json, "OneLogin events.";
+    SlackAudit => "slack-audit", Json, "Slack Enterprise audit logs.";
+    ZoomOperation => "zoom-operation", Json, "Zoom operation logs.";
+    Box => "box", Json, "Box enterprise events.";
+    MongoAtlas => "mongodb-atlas", Json, "MongoDB Atlas organization/project events.";
 }
 
 impl Format {
