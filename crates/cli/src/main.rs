@@ -30,15 +30,22 @@ struct Global {
     /// Data directory (config, key, ledger, state).
     #[arg(long, global = true, env = "EVIDENT_DATA")]
     data: Option<PathBuf>,
+    /// Config file (default DIR/evident.toml).
+    #[arg(long, global = true, env = "EVIDENT_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 impl Global {
     fn data_dir(&self) -> DataDir {
-        DataDir::new(
+        let data = DataDir::new(
             self.data
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("evident-data")),
-        )
+        );
+        match &self.config {
+            Some(c) => data.with_config(c),
+            None => data,
+        }
     }
 
     fn open(&self) -> anyhow::Result<Evident> {

@@ -300,11 +300,19 @@ fn ingest_reports_a_truncated_gzip_file_and_exits_1() {
     let truncated = f.write("cut.ndjson.gz", &full[..full.len() / 2]);
     let good = f.write("good.ndjson", &lines_body(&ndjson("g", 4)));
 
+    // Every complete line before the damage is kept; the cut line is not.
+    let mut decoded = Vec::new();
+    let _ = std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(&full[..full.len() / 2]),
+        &mut decoded,
+    );
+    let kept = decoded.iter().filter(|&&b| b == b'\n').count();
+    assert!(kept > 0 && kept < 200, "{kept}");
     let r = f.run(&["ingest", "--source", "okta", path_str(&truncated)]);
     r.expect_code(1);
     assert_eq!(
         r.stdout,
-        "ingested 0 records into okta; tree size 0; checkpoint 0\n"
+        format!("ingested {kept} records into okta; tree size {kept}; checkpoint {kept}\n")
     );
     let lines = r.stderr_lines();
     assert_eq!(lines.len(), 1, "{}", r.stderr);
@@ -316,7 +324,11 @@ fn ingest_reports_a_truncated_gzip_file_and_exits_1() {
         "{}",
         r.stderr
     );
-    assert!(lines[0].ends_with("; file skipped"), "{}", r.stderr);
+    assert!(
+        lines[0].ends_with("; records before this point were ingested"),
+        "{}",
+        r.stderr
+    );
 
     // The other files of the same run are still ingested.
     let r = f.run(&[
@@ -327,9 +339,13 @@ fn ingest_reports_a_truncated_gzip_file_and_exits_1() {
         path_str(&good),
     ]);
     r.expect_code(1);
+    let total = kept * 2 + 4;
     assert_eq!(
         r.stdout,
-        "ingested 4 records into okta; tree size 4; checkpoint 4\n"
+        format!(
+            "ingested {} records into okta; tree size {total}; checkpoint {total}\n",
+            kept + 4
+        )
     );
 }
 
@@ -779,5 +795,104 @@ fn verify_does_not_call_crash_residue_past_the_checkpoint_damage() {
         r.stdout.contains("note: record frame cut off at entry 300"),
         "{}",
         r.stdout
+    );
+}
+
+/// Files larger than the read chunk are streamed: memory stays bounded, line numbers stay
+/// right across chunks, and a line longer than a whole chunk is skipped with its number.
+#[test]
+fn ingest_streams_large_files_and_skips_a_line_longer_than_a_chunk() {
+    let f = Fixture::new();
+    let mut body = Vec::new();
+    // ~10 MiB of 1 KiB records, then a 20 MiB line (over two read chunks), then three more.
+    let record = |i: usize| format!("{{\"i\":\"{i:08}\",\"pad\":\"{}\"}}\n", "p".repeat(1000));
+    let first = 10_000;
+    for i in 0..first {
+        body.extend_from_slice(record(i).as_bytes());
+    }
+    body.extend_from_slice(format!("{{\"huge\":\"{}\"}}\n", "h".repeat(20 << 20)).as_bytes());
+    for i in 0..3 {
+        body.extend_from_slice(record(first + i).as_bytes());
+    }
+    let file = f.write("large.ndjson", &body);
+    let r = f.run(&["ingest", "--source", "okta", path_str(&file)]);
+    r.expect_code(1);
+    let n = first + 3;
+    assert_eq!(
+        r.stdout,
+        format!("ingested {n} records into okta; tree size {n}; checkpoint {n}\n")
+    );
+    assert_eq!(
+        r.stderr_lines(),
+        [format!(
+            "{}:{}: record exceeds the record limit of 1048576 bytes; skipped",
+            file.display(),
+            first + 1
+        )]
+    );
+    let last = f.run(&["entry", &(n - 1).to_string(), "--raw"]);
+    assert_eq!(
+        Entry::decode(&last.stdout_bytes).unwrap().body,
+        record(first + 2).trim_end().as_bytes()
+    );
+}
+
+/// JSON arrays and CloudTrail `{"Records":[…]}` files are split into their records, each
+/// stored with its exact bytes.
+#[test]
+fn ingest_splits_json_arrays_and_cloudtrail_records_files() {
+    let f = Fixture::new();
+    let arr = f.write("arr.json", b"[\n  {\"a\": 1},\n  {\"b\": 2}\n]\n");
+    let ct = f.write(
+        "ct.json.gz",
+        &gzip(b"{\"Records\": [{\"eventName\": \"A\"}, {\"eventName\": \"B\"}, {\"eventName\": \"C\"}]}"),
+    );
+    let r = f.run(&["ingest", "--source", "okta", path_str(&arr), path_str(&ct)]);
+    r.expect_code(0);
+    assert_eq!(
+        r.stdout,
+        "ingested 5 records into okta; tree size 5; checkpoint 5\n"
+    );
+    let bodies: Vec<Vec<u8>> = (0..5)
+        .map(|i| {
+            Entry::decode(&f.run(&["entry", &i.to_string(), "--raw"]).stdout_bytes)
+                .unwrap()
+                .body
+        })
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            &b"{\"a\": 1}"[..],
+            b"{\"b\": 2}",
+            b"{\"eventName\": \"A\"}",
+            b"{\"eventName\": \"B\"}",
+            b"{\"eventName\": \"C\"}"
+        ]
+    );
+}
+
+/// `--config FILE` (or EVIDENT_CONFIG) puts the config outside the data directory, for
+/// `init` and for every later command.
+#[test]
+fn config_can_live_outside_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("etc-evident.toml");
+    let run = |args: &[&str]| {
+        let mut all = vec!["--config", path_str(&config)];
+        all.extend_from_slice(args);
+        support::run(&data, &all)
+    };
+    run(&["init", "--origin", "evident.test/cfg"]).expect_code(0);
+    assert!(config.exists());
+    assert!(!data.join("evident.toml").exists());
+    run(&["key"]).expect_code(0);
+    let r = support::run(&data, &["key"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains("is not an Evident data directory"),
+        "{}",
+        r.stderr
     );
 }

@@ -220,6 +220,7 @@ async fn ingest_handler(
             ),
         )
     })?;
+    check_content_encoding(&headers, &bytes, counters)?;
     let framing = framing_for(&headers, source.format.framing())?;
     let limits = Limits {
         max_record_bytes: cfg.max_record_bytes,
@@ -271,6 +272,36 @@ async fn ingest_handler(
         .records_malformed
         .fetch_add(outcome.errors.len() as u64, Ordering::Relaxed);
     Ok(Json(outcome).into_response())
+}
+
+/// gzip (detected by its magic bytes either way) and identity are the encodings we take;
+/// a body that claims gzip but is not is refused rather than stored as garbage.
+fn check_content_encoding(
+    headers: &HeaderMap,
+    body: &[u8],
+    counters: &Counters,
+) -> Result<(), ApiError> {
+    let Some(enc) = headers.get(header::CONTENT_ENCODING) else {
+        return Ok(());
+    };
+    let enc = enc.to_str().unwrap_or("").trim().to_ascii_lowercase();
+    match enc.as_str() {
+        "identity" | "" => Ok(()),
+        "gzip" | "x-gzip" if body.starts_with(&[0x1f, 0x8b]) || body.is_empty() => Ok(()),
+        "gzip" | "x-gzip" => {
+            counters.rejected_bad_body.fetch_add(1, Ordering::Relaxed);
+            Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                "Content-Encoding is gzip but the body does not start with the gzip magic bytes",
+            ))
+        }
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            format!("Content-Encoding {other:?} is not supported; use gzip or none"),
+        )),
+    }
 }
 
 /// Framing from Content-Type; without one, the source's format decides.

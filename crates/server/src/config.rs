@@ -30,7 +30,7 @@ pub enum ConfigError {
         /// The TOML parser's message (names line and column).
         message: String,
     },
-    /// `init` on a directory that already holds a ledger.
+    /// `init` where a config already exists.
     #[error("{0} is already initialized (it has an evident.toml); use another --data directory")]
     AlreadyInitialized(PathBuf),
     /// A command needing an initialized directory found none.
@@ -144,12 +144,23 @@ impl Config {
 #[derive(Clone, Debug)]
 pub struct DataDir {
     root: PathBuf,
+    /// `--config FILE`, when the config does not live in the data directory.
+    config: Option<PathBuf>,
 }
 
 impl DataDir {
     /// Wraps a path; nothing is checked until something is opened.
     pub fn new(root: impl Into<PathBuf>) -> DataDir {
-        DataDir { root: root.into() }
+        DataDir {
+            root: root.into(),
+            config: None,
+        }
+    }
+
+    /// Reads (and `init` writes) the config at `path` instead of `DIR/evident.toml`.
+    pub fn with_config(mut self, path: impl Into<PathBuf>) -> DataDir {
+        self.config = Some(path.into());
+        self
     }
 
     /// The directory itself.
@@ -157,9 +168,11 @@ impl DataDir {
         &self.root
     }
 
-    /// `evident.toml`.
+    /// The config file: `--config FILE`, or `DIR/evident.toml`.
     pub fn config_path(&self) -> PathBuf {
-        self.root.join("evident.toml")
+        self.config
+            .clone()
+            .unwrap_or_else(|| self.root.join("evident.toml"))
     }
 
     /// The log's signing key (mode 0600).

@@ -365,3 +365,32 @@ async fn home_page_shows_the_log_and_escapes_what_it_prints() {
     assert!(page.contains(&f.node.ledger.verifier().to_string()));
     assert!(page.contains("<tr><td>app</td><td>json</td>"));
 }
+
+#[tokio::test]
+async fn content_encoding_other_than_gzip_is_refused_and_false_gzip_is_caught() {
+    let f = fixture(|_| {});
+    let send = |enc: &'static str, body: &'static [u8]| {
+        Request::post("/api/v1/ingest/app")
+            .header(header::AUTHORIZATION, format!("Bearer {}", f.token))
+            .header(header::CONTENT_ENCODING, enc)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (status, _, body) = f.send(send("br", b"xyz")).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "Content-Encoding \"br\" is not supported; use gzip or none"
+    );
+    let (status, _, body) = f.send(send("gzip", b"{\"plain\":1}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "Content-Encoding is gzip but the body does not start with the gzip magic bytes"
+    );
+    let (status, _, _) = f.send(send("identity", b"{\"plain\":1}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(f.node.ledger.size(), 1);
+}
