@@ -12,11 +12,13 @@
 //! # Ok::<(), evident_model::ModelError>(())
 //! ```
 
+mod controls;
 mod event;
 
 use std::fmt;
 use std::str::FromStr;
 
+pub use controls::{CRITERIA, Criterion, SourceCategory, criterion};
 pub use event::{Class, Event, OCSF_VERSION, Severity, Status};
 
 /// A value that failed validation, with the reason.
