@@ -1,6 +1,8 @@
 //! Evident's state database: [`StateDb`] keeps what is not evidence but must survive a
-//! restart — registered sources and their ingest credentials (stored as SHA-256 hashes,
-//! shown once). SQLite today; the narrow API keeps PostgreSQL a drop-in later.
+//! restart — registered sources and their ingest credentials and API tokens (stored as
+//! SHA-256 hashes, shown once), and the pipeline's watermark with the source health it
+//! derived ([`HealthDelta`], [`SourceHealth`]). SQLite today; the narrow API keeps
+//! PostgreSQL a drop-in later.
 //!
 //! ```
 //! use evident_store::StateDb;
@@ -12,6 +14,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod health;
+
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
@@ -21,8 +25,11 @@ use evident_model::{Format, SourceName};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+pub use health::{HealthDelta, SkewHistogram, SourceHealth};
+
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &["CREATE TABLE sources (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE sources (
         id INTEGER PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
         format TEXT NOT NULL,
@@ -33,7 +40,42 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE sources (
         source_id INTEGER NOT NULL REFERENCES sources(id),
         token_sha256 BLOB NOT NULL UNIQUE,
         created_at_ns INTEGER NOT NULL
-    );"];
+    );",
+    "ALTER TABLE sources ADD COLUMN cadence_secs INTEGER;
+    CREATE TABLE pipeline (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        next_index INTEGER NOT NULL
+    );
+    CREATE TABLE source_hourly (
+        source TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        events INTEGER NOT NULL,
+        parse_errors INTEGER NOT NULL,
+        PRIMARY KEY (source, hour)
+    ) WITHOUT ROWID;
+    CREATE TABLE source_daily (
+        source TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        events INTEGER NOT NULL,
+        PRIMARY KEY (source, day)
+    ) WITHOUT ROWID;
+    CREATE TABLE source_health (
+        source TEXT PRIMARY KEY,
+        events INTEGER NOT NULL,
+        parse_errors INTEGER NOT NULL,
+        last_received_ns INTEGER,
+        first_event_ms INTEGER,
+        last_event_ms INTEGER,
+        last_error TEXT,
+        skew TEXT NOT NULL
+    );
+    CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        token_sha256 BLOB NOT NULL UNIQUE,
+        created_at_ns INTEGER NOT NULL
+    );",
+];
 
 /// Errors from the state database.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +87,9 @@ pub enum StoreError {
     /// `add_source` for a name that is taken.
     #[error("source {0:?} already exists")]
     SourceExists(String),
+    /// `create_api_token` for a name that is taken.
+    #[error("an API token named {0:?} already exists")]
+    TokenExists(String),
     /// A stored value this version does not understand.
     #[error("state database holds an invalid {what}: {value:?}")]
     Invalid {
@@ -70,6 +115,8 @@ pub struct Source {
     pub format: Format,
     /// Registration time, ns since the epoch.
     pub created_at_ns: i64,
+    /// Expected cadence: at least one record every this many seconds, else `silent`.
+    pub cadence_secs: Option<i64>,
 }
 
 fn format_name<S: serde::Serializer>(f: &Format, s: S) -> Result<S::Ok, S::Error> {
@@ -101,7 +148,7 @@ impl StateDb {
         })
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic mid-statement leaves SQLite consistent (statements are atomic).
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -109,14 +156,24 @@ impl StateDb {
     /// Registers a source and returns its ingest token. Only the token's hash is kept, so
     /// this is the one time it can be shown.
     pub fn add_source(&self, name: &SourceName, format: Format) -> Result<String, StoreError> {
+        self.add_source_with_cadence(name, format, None)
+    }
+
+    /// [`StateDb::add_source`] with an expected cadence (seconds between records at most).
+    pub fn add_source_with_cadence(
+        &self,
+        name: &SourceName,
+        format: Format,
+        cadence_secs: Option<i64>,
+    ) -> Result<String, StoreError> {
         let token = new_token()?;
         let now = now_ns();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let inserted = tx.execute(
-            "INSERT INTO sources (name, format, created_at_ns) VALUES (?1, ?2, ?3)
+            "INSERT INTO sources (name, format, created_at_ns, cadence_secs) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(name) DO NOTHING",
-            params![name.as_str(), format.as_str(), now],
+            params![name.as_str(), format.as_str(), now, cadence_secs],
         )?;
         if inserted == 0 {
             return Err(StoreError::SourceExists(name.to_string()));
@@ -134,7 +191,7 @@ impl StateDb {
     pub fn source(&self, name: &str) -> Result<Option<Source>, StoreError> {
         self.conn()
             .query_row(
-                "SELECT id, name, format, created_at_ns FROM sources WHERE name = ?1",
+                "SELECT id, name, format, created_at_ns, cadence_secs FROM sources WHERE name = ?1",
                 [name],
                 row_to_parts,
             )
@@ -146,8 +203,9 @@ impl StateDb {
     /// All sources, by name.
     pub fn sources(&self) -> Result<Vec<Source>, StoreError> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare("SELECT id, name, format, created_at_ns FROM sources ORDER BY name")?;
+        let mut stmt = conn.prepare(
+            "SELECT id, name, format, created_at_ns, cadence_secs FROM sources ORDER BY name",
+        )?;
         let rows = stmt.query_map([], row_to_parts)?;
         rows.map(|r| parts_to_source(r?)).collect()
     }
@@ -167,13 +225,44 @@ impl StateDb {
     }
 }
 
-type SourceParts = (i64, String, String, i64);
+impl StateDb {
+    /// Creates a named API token for reading the API and returns it, the one time it is
+    /// shown: only its hash is kept. (Scopes and roles arrive with user accounts.)
+    pub fn create_api_token(&self, name: &str) -> Result<String, StoreError> {
+        let token = new_token()?;
+        let inserted = self.conn().execute(
+            "INSERT INTO api_tokens (name, token_sha256, created_at_ns) VALUES (?1, ?2, ?3)
+             ON CONFLICT(name) DO NOTHING",
+            params![name, token_hash(&token), now_ns()],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::TokenExists(name.to_owned()));
+        }
+        Ok(token)
+    }
 
-fn row_to_parts(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceParts> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    /// The token's name when `token` is a live API token.
+    pub fn authenticate_api(&self, token: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT name FROM api_tokens WHERE token_sha256 = ?1",
+                [token_hash(token)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
 }
 
-fn parts_to_source((id, name, format, created_at_ns): SourceParts) -> Result<Source, StoreError> {
+type SourceParts = (i64, String, String, i64, Option<i64>);
+
+fn row_to_parts(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceParts> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn parts_to_source(
+    (id, name, format, created_at_ns, cadence_secs): SourceParts,
+) -> Result<Source, StoreError> {
     Ok(Source {
         id,
         name: name.parse().map_err(|_| StoreError::Invalid {
@@ -185,6 +274,7 @@ fn parts_to_source((id, name, format, created_at_ns): SourceParts) -> Result<Sou
             value: format.clone(),
         })?,
         created_at_ns,
+        cadence_secs,
     })
 }
 
@@ -238,6 +328,22 @@ mod tests {
         assert_eq!(names, ["github", "okta"]);
         assert_eq!(db.source("okta").unwrap().unwrap().format, Format::Okta);
         assert!(db.source("aws").unwrap().is_none());
+    }
+
+    #[test]
+    fn api_tokens_authenticate_by_hash_and_names_are_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = StateDb::open(&dir.path().join("s.db")).unwrap();
+        let t = db.create_api_token("ops").unwrap();
+        assert_eq!(db.authenticate_api(&t).unwrap().as_deref(), Some("ops"));
+        assert_eq!(db.authenticate_api("evd_nope").unwrap(), None);
+        assert_eq!(
+            db.create_api_token("ops").unwrap_err().to_string(),
+            "an API token named \"ops\" already exists"
+        );
+        db.add_source_with_cadence(&"fw".parse().unwrap(), Format::Netfilter, Some(900))
+            .unwrap();
+        assert_eq!(db.source("fw").unwrap().unwrap().cadence_secs, Some(900));
     }
 
     #[test]
