@@ -93,6 +93,18 @@ impl SkewHistogram {
     }
 }
 
+/// A `source_health` row: events, errors, last received, first event, last event, last
+/// error, skew histogram JSON.
+type StoredHealth = (
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    String,
+);
+
 /// What one source contributed over a run of entries.
 #[derive(Clone, Debug, Default)]
 struct SourceDelta {
@@ -218,7 +230,7 @@ impl StateDb {
                     params![source, day, *events as i64],
                 )?;
             }
-            let old: Option<(i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<String>, String)> = tx
+            let old: Option<StoredHealth> = tx
                 .query_row(
                     "SELECT events, parse_errors, last_received_ns, first_event_ms, last_event_ms, last_error, skew
                      FROM source_health WHERE source = ?1",
