@@ -15,6 +15,15 @@ use crate::Outcome;
 
 #[derive(Subcommand)]
 pub(crate) enum BenchCommand {
+    /// Parse + normalize throughput per format, one core, on the demo's records.
+    Parse {
+        /// Days of demo data to generate as input.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// NDJSON output, one line per format.
+        #[arg(long)]
+        json: bool,
+    },
     /// HTTP NDJSON ingest, acknowledged after fsync, with N concurrent clients.
     Ingest {
         /// Concurrent clients.
@@ -37,6 +46,10 @@ pub(crate) enum BenchCommand {
 
 pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
     match cmd {
+        BenchCommand::Parse {
+            days,
+            json: json_out,
+        } => parse(days, json_out),
         BenchCommand::Ingest {
             clients,
             events,
@@ -213,6 +226,68 @@ fn ingest(
             "  baseline SHA-256 of the same bytes (1 core): {sha_mbps:.1} MB/s; ingest = {:.2}x of it",
             mbps / sha_mbps
         );
+    }
+    Ok(Outcome::Clean)
+}
+
+/// One core parses every demo record of each source; the same bytes hashed with SHA-256 are
+/// the in-run baseline.
+fn parse(days: u32, json_out: bool) -> anyhow::Result<Outcome> {
+    let demo = evident_demo::generate(&evident_demo::DemoConfig::new(days, chrono::Utc::now()));
+    let ctx = evident_sources::ParseContext::new("bench", evident_ledger::now_ns());
+    if !json_out {
+        println!(
+            "{:<16} {:>9} {:>12} {:>9} {:>10}  ratio",
+            "format", "records", "events/s", "MB/s", "sha256 MB/s"
+        );
+    }
+    for source in &demo.sources {
+        let format: evident_model::Format = source.format.parse()?;
+        let bytes: usize = source.records.iter().map(Vec::len).sum();
+        let mut parser = evident_sources::Parser::new(format);
+        let started = Instant::now();
+        let mut events = 0usize;
+        let mut failed = 0usize;
+        for r in &source.records {
+            match parser.parse(r, &ctx) {
+                Ok(e) => events += e.len(),
+                Err(_) => failed += 1,
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let mut sink = 0u8;
+        for r in &source.records {
+            sink ^= Sha256::digest(r)[0];
+        }
+        std::hint::black_box(sink);
+        let sha_secs = started.elapsed().as_secs_f64();
+        let mbps = bytes as f64 / secs / 1e6;
+        let sha_mbps = bytes as f64 / sha_secs / 1e6;
+        let doc = json!({
+            "scenario": "parse", "format": format.as_str(), "records": source.records.len(),
+            "events": events, "failed": failed, "seconds": secs,
+            "events_per_sec": events as f64 / secs, "mb_per_sec": mbps,
+            "baseline_sha256_mb_per_sec": sha_mbps, "ratio_to_sha256": mbps / sha_mbps,
+        });
+        if json_out {
+            println!("{doc}");
+        } else {
+            println!(
+                "{:<16} {:>9} {:>12.0} {:>9.1} {:>10.1}  {:.2}{}",
+                format.as_str(),
+                source.records.len(),
+                events as f64 / secs,
+                mbps,
+                sha_mbps,
+                mbps / sha_mbps,
+                if failed > 0 {
+                    format!("  ({failed} failed)")
+                } else {
+                    String::new()
+                }
+            );
+        }
     }
     Ok(Outcome::Clean)
 }

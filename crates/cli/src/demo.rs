@@ -1,19 +1,31 @@
-//! `evident demo`: a month of a fictional company's logs, ingested through the normal
-//! ingest path, then served.
+//! `evident demo`: a month of a fictional company's logs, replayed as live collection through
+//! the normal ingest path, normalized, then served.
+//!
+//! Every source is registered with the cadence it is expected to keep. The records of all
+//! sources are merged in the order their events happened and ingested in shipper-sized batches,
+//! each entry stamped as received a few seconds (1–30 s, seeded) after its event, so source
+//! health sees what live collection would show: the domain controller that went silent three
+//! days ago, the firewall whose clock runs slow.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::Args;
+use evident_demo::Demo;
+use evident_ledger::Entry;
 use evident_model::Format;
-use evident_server::{DataDir, Evident, build_entries, ingest};
+use evident_server::{DataDir, Evident, Pipeline, build_entries, ingest, source_report};
 use evident_sources::Limits;
 
 use crate::Outcome;
 
 /// Records per ingest call: like a shipper's batch.
 const DEMO_BATCH: usize = 20_000;
+/// Shortest and longest simulated delivery delay, milliseconds.
+const DELAY_MS: (i64, i64) = (1_000, 30_000);
 
 /// Options of `evident demo`.
 #[derive(Args)]
@@ -47,36 +59,27 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
         .with_context(|| format!("initializing {}", root.display()))?;
     let node = Evident::open(&data)?;
 
-    let mut config = evident_demo::DemoConfig::new(args.days, chrono::Utc::now());
+    // The period ends just far enough in the past that every simulated arrival has happened.
+    let end = chrono::Utc::now() - chrono::Duration::milliseconds(DELAY_MS.1);
+    let mut config = evident_demo::DemoConfig::new(args.days, end);
     config.seed = args.seed;
     let demo = evident_demo::generate(&config);
     let generated = started.elapsed();
 
-    let limits = Limits::default();
-    let mut total = 0u64;
-    println!("{:<20} {:<12} {:>9}", "source", "format", "records");
+    println!("{:<20} {:<18} {:>9}", "source", "format", "records");
     for source in &demo.sources {
         let format: Format = source.format.parse()?;
-        node.db.add_source(&source.name.parse()?, format)?;
-        let metadata = vec![
-            ("peer".to_owned(), "demo-generator".to_owned()),
-            ("format".to_owned(), format.as_str().to_owned()),
-        ];
-        for chunk in source.records.chunks(DEMO_BATCH) {
-            let body = chunk.join(&b'\n');
-            let (entries, warnings) =
-                build_entries(source.name, &body, format.framing(), &limits, &metadata)
-                    .with_context(|| format!("framing demo records of {}", source.name))?;
-            let outcome = ingest(&node.ledger, entries, warnings)?;
-            total += outcome.accepted;
-        }
+        node.db
+            .add_source_with_cadence(&source.name.parse()?, format, source.cadence_secs)
+            .with_context(|| format!("registering source {}", source.name))?;
         println!(
-            "{:<20} {:<12} {:>9}",
+            "{:<20} {:<18} {:>9}",
             source.name,
             source.format,
             source.records.len()
         );
     }
+    let total = replay(&node, &demo, args.seed)?;
     let cp = node.ledger.checkpoint()?;
     println!(
         "\n{total} records from {} sources ({} days) ingested in {:.1}s (generation {:.1}s); tree size {}",
@@ -86,6 +89,20 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
         generated.as_secs_f64(),
         cp.checkpoint.size
     );
+
+    let normalizing = Instant::now();
+    let mut pipeline = Pipeline::new(node.config.json_mappings.clone());
+    let entries = pipeline
+        .catch_up(&node.ledger, &node.db)
+        .context("normalizing the demo records")?;
+    let report = source_report(&node, chrono::Utc::now().timestamp_millis())?;
+    let events: u64 = report.iter().map(|r| r.events).sum();
+    let failed: u64 = report.iter().map(|r| r.parse_errors).sum();
+    println!(
+        "{events} events normalized from {entries} entries in {:.1}s ({failed} records did not parse)",
+        normalizing.elapsed().as_secs_f64()
+    );
+
     println!("Planted incidents for detection to find:");
     for i in &demo.incidents {
         println!(
@@ -98,8 +115,122 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
     println!("\nData directory: {}", root.display());
     println!("Verifier key:   {}", node.ledger.verifier());
     println!("Try:            evident --data {} verify", root.display());
+    println!("                evident --data {} sources", root.display());
+    println!("                evident --data {} controls", root.display());
     if args.no_serve {
         return Ok(Outcome::Clean);
     }
     crate::serve(node, Some(args.listen))
+}
+
+/// Ingests every source's records merged in event-time order, in batches of [`DEMO_BATCH`],
+/// each entry received [`DELAY_MS`] after its event; returns how many entries were appended.
+///
+/// Within a batch each source's records are a contiguous run, framed in one
+/// [`build_entries`] call (which yields entries in record order) and then dealt back into the
+/// merged order, each getting its own receive time.
+fn replay(node: &Evident, demo: &Demo, seed: u64) -> anyhow::Result<u64> {
+    let limits = Limits::default();
+    let sources = &demo.sources;
+    let mut formats = Vec::with_capacity(sources.len());
+    let mut metadata = Vec::with_capacity(sources.len());
+    for source in sources {
+        let format: Format = source.format.parse()?;
+        formats.push(format);
+        metadata.push(vec![
+            ("peer".to_owned(), "demo-generator".to_owned()),
+            ("format".to_owned(), format.as_str().to_owned()),
+            ("simulated".to_owned(), "demo".to_owned()),
+        ]);
+    }
+    // The next unread record of each source, earliest event first (ties: source order).
+    let mut heap: BinaryHeap<Reverse<(i64, usize)>> = sources
+        .iter()
+        .enumerate()
+        .filter_map(|(s, source)| source.times_ms.first().map(|&t| Reverse((t, s))))
+        .collect();
+    let mut next = vec![0usize; sources.len()];
+    let mut delays = SplitMix64(seed);
+    let mut total = 0;
+    let mut order = Vec::with_capacity(DEMO_BATCH);
+    loop {
+        let first = next.clone();
+        order.clear();
+        while order.len() < DEMO_BATCH
+            && let Some(Reverse((_, s))) = heap.pop()
+        {
+            order.push(s);
+            next[s] += 1;
+            if let Some(&t) = sources[s].times_ms.get(next[s]) {
+                heap.push(Reverse((t, s)));
+            }
+        }
+        if order.is_empty() {
+            return Ok(total);
+        }
+        let mut framed: Vec<std::vec::IntoIter<Entry>> = Vec::with_capacity(sources.len());
+        let mut warnings = Vec::new();
+        for (s, source) in sources.iter().enumerate() {
+            let run = first[s]..next[s];
+            if run.is_empty() {
+                framed.push(Vec::new().into_iter());
+                continue;
+            }
+            let body = source.records[run.clone()].join(&b'\n');
+            let (entries, w) = build_entries(
+                source.name,
+                &body,
+                formats[s].framing(),
+                &limits,
+                &metadata[s],
+            )
+            .with_context(|| format!("framing demo records of {}", source.name))?;
+            anyhow::ensure!(
+                entries.len() == run.len(),
+                "framing {} records of {} gave {} entries",
+                run.len(),
+                source.name,
+                entries.len()
+            );
+            warnings.extend(w);
+            framed.push(entries.into_iter());
+        }
+        let mut cursor = first;
+        let mut batch = Vec::with_capacity(order.len());
+        for &s in &order {
+            let Some(mut entry) = framed[s].next() else {
+                anyhow::bail!("ran out of framed entries of {}", sources[s].name);
+            };
+            let event_ms = sources[s].times_ms[cursor[s]];
+            cursor[s] += 1;
+            let received_ms = event_ms + delays.between(DELAY_MS);
+            // Demo times lie after 1970 (the period ends now), so the conversion cannot fail.
+            entry.received_at_ns = u64::try_from(received_ms)
+                .unwrap_or_default()
+                .saturating_mul(1_000_000);
+            batch.push(entry);
+        }
+        total += ingest(&node.ledger, batch, warnings)?.accepted;
+    }
+}
+
+/// SplitMix64: a tiny seeded generator for the delivery delays, so the replay does not depend
+/// on a random-number crate.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A value in `lo..=hi` (`lo <= hi`).
+    fn between(&mut self, (lo, hi): (i64, i64)) -> i64 {
+        let span = hi.abs_diff(lo) + 1;
+        // The remainder is below `span`, which fits in i64 here.
+        lo + (self.next() % span) as i64
+    }
 }

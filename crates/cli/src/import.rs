@@ -18,10 +18,17 @@ use crate::Outcome;
 /// Records per ledger append during import: big enough to amortize the fsync.
 const IMPORT_BATCH: usize = 20_000;
 
-pub(crate) fn source_add(node: &Evident, name: &str, format: &str) -> anyhow::Result<Outcome> {
+pub(crate) fn source_add(
+    node: &Evident,
+    name: &str,
+    format: &str,
+    cadence_secs: Option<i64>,
+) -> anyhow::Result<Outcome> {
     let name: SourceName = name.parse()?;
     let format: Format = format.parse()?;
-    let token = node.db.add_source(&name, format)?;
+    let token = node
+        .db
+        .add_source_with_cadence(&name, format, cadence_secs)?;
     println!("{token}");
     eprintln!(
         "Source {name} ({format}) registered. The line above is its ingest token; it is shown only once.\n\

@@ -4,8 +4,10 @@
 
 mod bench;
 mod demo;
+mod health;
 mod import;
 mod log;
+mod parse;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +15,11 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use evident_server::{DataDir, Evident};
+
+/// Normalizing events allocates many small strings and maps; mimalloc measured markedly
+/// faster than glibc malloc for that (BENCHMARKS.md, `evident bench parse`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Evident: tamper-evident log collection and SOC 2 evidence.
 #[derive(Parser)]
@@ -114,6 +121,36 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Normalize records offline and print one OCSF event per line (errors: FILE:LINE).
+    Parse {
+        /// Log format (`auto` detects per record).
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// Files to read ('-' = stdin; gzip detected).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Source health: volume, last event, parse errors, clock skew, silent sources.
+    Sources {
+        /// NDJSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The control-mapping matrix: TSC criterion → sources → event counts, with gaps.
+    Controls {
+        /// First day of the period (YYYY-MM-DD; default 30 days before --to).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day of the period (YYYY-MM-DD; default today).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: health::MatrixFormat,
+    },
+    /// Manage API tokens (read access to the HTTP API).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Build a month of realistic activity for a fictional company and serve it.
     Demo(demo::DemoArgs),
     /// Measure throughput.
@@ -130,12 +167,25 @@ enum SourceCommand {
         /// Log format.
         #[arg(long)]
         format: String,
+        /// Expected cadence: flag the source silent when no record arrives for this long
+        /// (e.g. 15m, 1h, 1d).
+        #[arg(long, value_parser = parse_duration_secs)]
+        cadence: Option<i64>,
     },
     /// List sources.
     List {
         /// NDJSON output.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it (shown once).
+    Create {
+        /// A name saying who or what uses it.
+        name: String,
     },
 }
 
@@ -162,6 +212,32 @@ enum ProofCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Parses `30s`, `15m`, `1h`, `2d` (or plain seconds) into seconds.
+fn parse_duration_secs(text: &str) -> Result<i64, String> {
+    let (num, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 15m, 1h or 1d"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use s, m, h or d)"
+            ));
+        }
+    };
+    if n <= 0 {
+        return Err(format!("{text:?}: the cadence must be positive"));
+    }
+    Ok(n * mult)
 }
 
 /// Exit status of a command that ran: clean, or a check that found problems.
@@ -194,9 +270,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let g = cli.global;
     match cli.command {
         Command::Init { origin } => log::init(&g.data_dir(), origin),
-        Command::Source(SourceCommand::Add { name, format }) => {
-            import::source_add(&g.open_for_reading()?, &name, &format)
-        }
+        Command::Source(SourceCommand::Add {
+            name,
+            format,
+            cadence,
+        }) => import::source_add(&g.open_for_reading()?, &name, &format, cadence),
         Command::Source(SourceCommand::List { json }) => {
             import::source_list(&g.open_for_reading()?, json)
         }
@@ -212,6 +290,17 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             log::consistency(&g.open_for_reading()?, from, to, json)
         }
         Command::Verify { json } => log::verify(&g.data_dir(), json),
+        Command::Parse { format, files } => parse::run(&format, &files),
+        Command::Sources { json } => health::sources(&g.open_for_reading()?, json),
+        Command::Controls { from, to, format } => {
+            health::controls(&g.open_for_reading()?, from, to, format)
+        }
+        Command::Token(TokenCommand::Create { name }) => {
+            let token = g.open_for_reading()?.db.create_api_token(&name)?;
+            println!("{token}");
+            eprintln!("API token {name:?} created. The line above is shown only once.");
+            Ok(Outcome::Clean)
+        }
         Command::Demo(args) => demo::run(g.data.clone(), args),
         Command::Bench(cmd) => bench::run(cmd),
     }

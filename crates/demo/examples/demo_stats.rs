@@ -24,7 +24,7 @@ fn main() {
     for source in &demo.sources {
         let size: usize = source.records.iter().map(Vec::len).sum();
         println!(
-            "{:<16} {:<11} {:>8} records {:>6} MiB",
+            "{:<16} {:<16} {:>8} records {:>6} MiB",
             source.name,
             source.format,
             source.records.len(),
@@ -34,7 +34,7 @@ fn main() {
         bytes += size;
     }
     println!(
-        "{:<28} {total:>8} records {:>6} MiB in {elapsed:.2?}",
+        "{:<33} {total:>8} records {:>6} MiB in {elapsed:.2?}",
         "total",
         bytes >> 20
     );

@@ -4,11 +4,17 @@
 //! [`generate`] invents "Northwind Labs", a company of about [`DemoConfig::employees`] people on
 //! `northwind.example`, and writes what its systems would have sent over [`DemoConfig::days`]
 //! days: AWS CloudTrail, Okta System Log, GitHub audit log, Debian `auth.log`, VPC Flow Logs,
-//! PostgreSQL with pgaudit, and the product's JSON application logs. Each [`DemoSource`] holds
-//! records byte-for-byte in the vendor's wire format, so the demo exercises the same ingest path
-//! as production. Traffic follows office hours and weekdays, and thirteen [`PlantedIncident`]s
-//! (brute force, privilege grants without a change ticket, after-hours database reads, root
-//! login, CloudTrail stopped, …) give the default SOC 2 rules something to find.
+//! PostgreSQL with pgaudit, the product's JSON application logs, the domain controller's Windows
+//! Security events (winlogbeat JSON), the edge firewall's iptables log lines and weekly Trivy
+//! image scans, so every source category (cloud, identity, network, OS, application, database,
+//! vulnerability) has a source. Each [`DemoSource`] holds records byte-for-byte in the vendor's
+//! wire format, with each record's true occurrence time beside it and the cadence the source is
+//! expected to keep, so the demo exercises the same ingest path as production and can replay
+//! the month as live collection. Traffic follows office hours and weekdays, and seventeen
+//! [`PlantedIncident`]s (brute force, privilege grants without a change ticket, after-hours
+//! database reads, root login, CloudTrail stopped, the Security log cleared, a log forwarder that
+//! went silent, a firewall whose clock runs slow, …) give the default SOC 2 rules and the
+//! source-health checks something to find.
 //!
 //! The output depends only on the [`DemoConfig`]: the same config gives the same bytes.
 //!
@@ -22,6 +28,8 @@
 //! let okta = demo.sources.iter().find(|s| s.name == "okta").expect("an okta source");
 //! assert_eq!(okta.format, "okta");
 //! assert!(okta.records[0].starts_with(b"{"));
+//! assert_eq!(okta.times_ms.len(), okta.records.len());
+//! assert_eq!(okta.cadence_secs, Some(86_400));
 //! assert!(demo.incidents.iter().any(|i| i.name == "ssh-brute-force"));
 //! # Ok::<(), chrono::ParseError>(())
 //! ```
@@ -32,12 +40,15 @@ mod clock;
 mod cloudtrail;
 mod company;
 mod dice;
+mod firewall;
 mod github;
 mod json;
 mod okta;
 mod pgaudit;
 mod plan;
+mod trivy;
 mod vpcflow;
+mod windows;
 
 use chrono::{DateTime, Utc};
 use rand::SeedableRng;
@@ -78,12 +89,21 @@ impl DemoConfig {
 pub struct DemoSource {
     /// Source name as `evident` configures it, e.g. `"aws-cloudtrail"`.
     pub name: &'static str,
-    /// Wire format: `"cloudtrail"`, `"okta"`, `"github"`, `"authlog"`, `"vpcflow"`, `"pgaudit"`
-    /// or `"json"`.
+    /// Wire format: `"cloudtrail"`, `"okta"`, `"github"`, `"authlog"`, `"vpcflow"`, `"pgaudit"`,
+    /// `"json"`, `"windows-security"`, `"netfilter"` or `"trivy"`.
     pub format: &'static str,
     /// One record each, exactly as the vendor emits it, without a trailing newline; sorted by
-    /// event time, all inside the configured period.
+    /// [`DemoSource::times_ms`].
     pub records: Vec<Vec<u8>>,
+    /// When each record's event truly happened, milliseconds since the Unix epoch: same length
+    /// and order as `records`, non-decreasing, all inside the configured period. It is the time
+    /// written in the record, except where the record lies on purpose (the firewall's clock runs
+    /// slow, see the `firewall-clock-skew` incident).
+    pub times_ms: Vec<i64>,
+    /// The longest gap, in seconds, a healthy instance of this source leaves between records:
+    /// the cadence to configure so that silence is noticed (an hour for busy sources, eight
+    /// days for the weekly scan).
+    pub cadence_secs: Option<i64>,
 }
 
 /// An attack or policy violation hidden in the demo data, so detections can be checked.
@@ -130,10 +150,13 @@ pub fn generate(config: &DemoConfig) -> Demo {
                     let mut records = (source.generate)(world, &mut rng(config.seed, source.name));
                     records.sort_by_key(|r| r.at);
                     records.retain(|r| world.window.contains(r.at));
+                    let (times_ms, records) = records.into_iter().map(|r| (r.at, r.bytes)).unzip();
                     DemoSource {
                         name: source.name,
                         format: source.format,
-                        records: records.into_iter().map(|r| r.bytes).collect(),
+                        records,
+                        times_ms,
+                        cadence_secs: source.cadence_secs,
                     }
                 })
             })
@@ -153,48 +176,82 @@ pub fn generate(config: &DemoConfig) -> Demo {
     Demo { sources, incidents }
 }
 
-/// A source's name, format and generator.
+/// A source's name, format, cadence and generator.
 struct SourceSpec {
     name: &'static str,
     format: &'static str,
+    /// See [`DemoSource::cadence_secs`]; chosen well above the longest quiet spell (weekend
+    /// nights included) of a month at the default 200 people.
+    cadence_secs: Option<i64>,
     generate: fn(&World, &mut StdRng) -> Vec<Rec>,
 }
 
-const SOURCES: [SourceSpec; 7] = [
+/// One hour, in seconds.
+const HOURLY: Option<i64> = Some(3600);
+/// One day, in seconds: sources driven by people at their desks go quiet overnight and on
+/// weekends.
+const DAILY: Option<i64> = Some(86_400);
+
+const SOURCES: [SourceSpec; 10] = [
     SourceSpec {
         name: "aws-cloudtrail",
         format: "cloudtrail",
+        cadence_secs: HOURLY,
         generate: cloudtrail::generate,
     },
     SourceSpec {
         name: "okta",
         format: "okta",
+        cadence_secs: DAILY,
         generate: okta::generate,
     },
     SourceSpec {
         name: "github",
         format: "github",
+        cadence_secs: DAILY,
         generate: github::generate,
     },
     SourceSpec {
         name: "linux-auth",
         format: "authlog",
+        cadence_secs: Some(2 * 3600),
         generate: authlog::generate,
     },
     SourceSpec {
         name: "vpc-flow",
         format: "vpcflow",
+        cadence_secs: HOURLY,
         generate: vpcflow::generate,
     },
     SourceSpec {
         name: "postgres",
         format: "pgaudit",
+        cadence_secs: HOURLY,
         generate: pgaudit::generate,
     },
     SourceSpec {
         name: "app",
         format: "json",
+        cadence_secs: HOURLY,
         generate: app::generate,
+    },
+    SourceSpec {
+        name: "windows-dc",
+        format: "windows-security",
+        cadence_secs: HOURLY,
+        generate: windows::generate,
+    },
+    SourceSpec {
+        name: "firewall",
+        format: "netfilter",
+        cadence_secs: HOURLY,
+        generate: firewall::generate,
+    },
+    SourceSpec {
+        name: "trivy",
+        format: "trivy",
+        cadence_secs: Some(8 * 86_400),
+        generate: trivy::generate,
     },
 ];
 

@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::PlantedIncident;
-use crate::clock::{self, MINUTE, SECOND, Window};
+use crate::clock::{self, DAY, MINUTE, SECOND, Window};
 use crate::company::{Company, Dept, FOREIGN, Place};
 
 /// Something that happens at `at`, done by roster member `who`.
@@ -62,10 +62,28 @@ pub(crate) struct Plan {
     pub(crate) admin_mfa_removed: Grant,
     pub(crate) departure: Departure,
     pub(crate) sudo_denied: Act,
+    /// A Domain Admins grant on the domain controller (event 4728).
+    pub(crate) domain_admin_grant: Grant,
+    /// The Security event log cleared on the domain controller at night (event 1102).
+    pub(crate) audit_log_cleared: Act,
+    /// When the domain controller's log forwarder broke: it sends nothing from then on.
+    /// [`DC_SILENCE`] before the end of the window, or the window's midpoint for windows
+    /// shorter than twice that, so a short demo still shows both the traffic and the silence.
+    pub(crate) dc_silent_from: i64,
+    /// Start of the window: the firewall's clock has run [`FIREWALL_SKEW`] slow all along.
+    pub(crate) skewed_since: i64,
 }
 
-/// Number of incidents, hence of distinct days wanted.
-const INCIDENTS: usize = 13;
+/// Incidents that happen at an instant, each on a distinct day when the window allows.
+const POINT_INCIDENTS: usize = 15;
+/// Every incident: the point incidents plus two conditions of a whole source (the silent
+/// domain controller and the skewed firewall clock).
+const INCIDENTS: usize = POINT_INCIDENTS + 2;
+
+/// How long before the end of the window the domain controller stops sending.
+pub(crate) const DC_SILENCE: i64 = 3 * DAY;
+/// How far the edge firewall's clock lags behind the true time.
+pub(crate) const FIREWALL_SKEW: i64 = 7 * MINUTE;
 
 impl Plan {
     /// Places the incidents inside `window`; `None` when the window is empty.
@@ -177,7 +195,36 @@ impl Plan {
             at: at(rng, 10 * 60, 17 * 60),
             who: analyst,
         };
-        debug_assert_eq!(slot, INCIDENTS);
+        debug_assert_eq!(slot, 13);
+
+        // The domain controller's incidents need days before its forwarder broke: the next
+        // unused days that end before the silence, else any time before it.
+        let span = window.end - window.start;
+        let dc_silent_from = window
+            .end
+            .saturating_sub(DC_SILENCE)
+            .max(window.start + span / 2);
+        let mut spare = days
+            .iter()
+            .skip(slot)
+            .copied()
+            .filter(|&d| d + DAY <= dc_silent_from);
+        let mut before_silence = |rng: &mut StdRng, from: i64, to: i64| match spare.next() {
+            Some(day) => {
+                day + rng.random_range(from..to) * MINUTE + rng.random_range(0..60) * SECOND
+            }
+            None => window.start + rng.random_range(0..(dc_silent_from - window.start).max(1)),
+        };
+        let it_admin = company.okta_admins[company.okta_admins.len() - 1];
+        let domain_admin_grant = Grant {
+            at: before_silence(rng, 10 * 60, 17 * 60),
+            actor: admin,
+            target: engineer(5),
+        };
+        let audit_log_cleared = Act {
+            at: before_silence(rng, 60, 4 * 60),
+            who: it_admin,
+        };
         Some(Plan {
             ssh_brute_force,
             okta_brute_force,
@@ -192,6 +239,10 @@ impl Plan {
             admin_mfa_removed,
             departure,
             sudo_denied,
+            domain_admin_grant,
+            audit_log_cleared,
+            dc_silent_from,
+            skewed_since: window.start,
         })
     }
 
@@ -329,6 +380,44 @@ impl Plan {
                     p(self.sudo_denied.who).unix
                 ),
             ),
+            incident(
+                "domain-admins-grant",
+                "windows-dc",
+                self.domain_admin_grant.at,
+                format!(
+                    "{} added {} to the Active Directory group Domain Admins on DC1, with no \
+                     change ticket",
+                    p(self.domain_admin_grant.actor).login,
+                    p(self.domain_admin_grant.target).login
+                ),
+            ),
+            incident(
+                "security-log-cleared",
+                "windows-dc",
+                self.audit_log_cleared.at,
+                format!(
+                    "{} cleared the Security event log on DC1 in the middle of the night",
+                    p(self.audit_log_cleared.who).login
+                ),
+            ),
+            incident(
+                "windows-dc-silent",
+                "windows-dc",
+                self.dc_silent_from,
+                "the log forwarder on domain controller DC1 broke: no Windows Security events \
+                 since, against an expected cadence of one hour"
+                    .to_owned(),
+            ),
+            incident(
+                "firewall-clock-skew",
+                "firewall",
+                self.skewed_since,
+                format!(
+                    "the edge firewall fw-1's clock runs {} minutes slow: every kern.log line is \
+                     stamped that much before the packet was seen",
+                    FIREWALL_SKEW / MINUTE
+                ),
+            ),
         ];
         debug_assert_eq!(out.len(), INCIDENTS);
         out.sort_by_key(|i| i.time);
@@ -357,7 +446,7 @@ pub(crate) fn scanner_ip(rng: &mut StdRng) -> String {
 
 #[cfg(test)]
 mod tests {
-    // Incident placement: distinct days, inside the window, deterministic.
+    // Incident placement: distinct days, inside the window, before the silence where needed.
     use super::*;
     use crate::clock::DAY;
     use rand::SeedableRng;
@@ -376,10 +465,16 @@ mod tests {
         assert_eq!(incidents.len(), INCIDENTS);
         let days: HashSet<i64> = incidents
             .iter()
+            .filter(|i| !matches!(i.name, "windows-dc-silent" | "firewall-clock-skew"))
             .map(|i| i.time.timestamp_millis().div_euclid(DAY))
             .collect();
-        assert_eq!(days.len(), INCIDENTS);
+        assert_eq!(days.len(), POINT_INCIDENTS);
         assert!(window.contains(plan.departure.used));
+        assert_eq!(plan.dc_silent_from, window.end - DC_SILENCE);
+        assert!(plan.domain_admin_grant.at < plan.dc_silent_from);
+        assert!(plan.audit_log_cleared.at < plan.dc_silent_from);
+        let hour = plan.audit_log_cleared.at.rem_euclid(DAY) / clock::HOUR;
+        assert!((1..4).contains(&hour), "{hour}");
         assert!(plan.departure.used > plan.departure.deactivated);
         assert_ne!(plan.departure.who, plan.trail_stopped.who);
         assert!(!plan.active(plan.departure.who, plan.departure.used));
@@ -397,6 +492,9 @@ mod tests {
             assert!(window.contains(i.time.timestamp_millis()), "{}", i.name);
         }
         assert!(window.contains(plan.departure.used));
+        assert_eq!(plan.dc_silent_from, window.start + clock::DAY / 2);
+        assert!(plan.domain_admin_grant.at < plan.dc_silent_from);
+        assert!(plan.audit_log_cleared.at < plan.dc_silent_from);
         assert!(
             Plan::new(
                 &mut StdRng::seed_from_u64(2),

@@ -8,6 +8,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Utc};
 use evident_demo::{Demo, DemoConfig, DemoSource, PlantedIncident, generate};
 use serde_json::Value;
 
+/// Incidents that are a state of a source rather than something that happened at an instant.
+const CONDITIONS: [&str; 2] = ["windows-dc-silent", "firewall-clock-skew"];
+
 fn end() -> DateTime<Utc> {
     // 2026-12-01T00:00:00Z: a month that does not cross a year boundary.
     match Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single() {
@@ -70,7 +73,7 @@ fn jsons(demo: &Demo, name: &str) -> Vec<Value> {
 fn parsed(name: &str) -> &'static [Value] {
     static PARSED: OnceLock<HashMap<&'static str, Vec<Value>>> = OnceLock::new();
     let all = PARSED.get_or_init(|| {
-        ["aws-cloudtrail", "okta", "github"]
+        ["aws-cloudtrail", "okta", "github", "windows-dc", "trivy"]
             .into_iter()
             .map(|n| (n, jsons(month(), n)))
             .collect()
@@ -153,6 +156,49 @@ fn parse_syslog(line: &str) -> Syslog<'_> {
     }
 }
 
+/// A parsed `<PRI>Mmm dd hh:mm:ss host kernel: [uptime] message` line.
+struct KernLog<'a> {
+    pri: u8,
+    time: DateTime<Utc>,
+    host: &'a str,
+    /// Seconds since boot, in microseconds.
+    uptime_us: i64,
+    msg: &'a str,
+}
+
+/// Parses a kernel line as rsyslog writes kern.log; the year comes from the demo's end.
+fn kern_log(line: &str) -> Option<KernLog<'_>> {
+    let (pri, rest) = line.strip_prefix('<')?.split_once('>')?;
+    let pri: u8 = pri.parse().ok()?;
+    let stamp = rest.get(..15)?;
+    let year = end().year();
+    let time =
+        NaiveDateTime::parse_from_str(&format!("{year} {stamp}"), "%Y %b %e %H:%M:%S").ok()?;
+    let rest = rest.get(15..)?.strip_prefix(' ')?;
+    let (host, rest) = rest.split_once(' ')?;
+    let rest = rest.strip_prefix("kernel: [")?;
+    let (uptime, msg) = rest.split_once("] ")?;
+    let (secs, micros) = uptime.trim_start().split_once('.')?;
+    if micros.len() != 6 {
+        return None;
+    }
+    let uptime_us = secs.parse::<i64>().ok()? * 1_000_000 + micros.parse::<i64>().ok()?;
+    Some(KernLog {
+        pri,
+        time: time.and_utc(),
+        host,
+        uptime_us,
+        msg,
+    })
+}
+
+fn parse_kern_log(line: &str) -> KernLog<'_> {
+    match kern_log(line) {
+        Some(k) => k,
+        None => panic!("not a kern.log line: {line}"),
+    }
+}
+
 /// `2026-11-03 09:14:07.123 UTC [4242] user@db LOG:  message` → (time, user, db, message).
 fn postgres(line: &str) -> (DateTime<Utc>, &str, &str, &str) {
     let parsed = (|| {
@@ -182,6 +228,9 @@ fn event_time(source: &DemoSource, record: &[u8]) -> DateTime<Utc> {
             let start = text(record).split(' ').nth(10).and_then(|s| s.parse().ok());
             millis(start.unwrap_or(i64::MIN) * 1000)
         }
+        "windows-security" => rfc3339(json(record)["@timestamp"].as_str().unwrap_or_default()),
+        "netfilter" => parse_kern_log(text(record)).time,
+        "trivy" => rfc3339(json(record)["CreatedAt"].as_str().unwrap_or_default()),
         other => panic!("unknown format {other}"),
     }
 }
@@ -233,6 +282,9 @@ fn sources_have_the_documented_names_and_formats() {
             ("vpc-flow", "vpcflow"),
             ("postgres", "pgaudit"),
             ("app", "json"),
+            ("windows-dc", "windows-security"),
+            ("firewall", "netfilter"),
+            ("trivy", "trivy"),
         ]
     );
     for s in &month().sources {
@@ -333,24 +385,66 @@ fn json_records_carry_the_vendor_fields() {
 }
 
 #[test]
-fn records_are_sorted_and_inside_the_window() {
+fn times_are_sorted_inside_the_window_and_match_the_records() {
     let config = month_config();
-    let start = config.end - Duration::days(i64::from(config.days));
+    let (start, end) = (
+        (config.end - Duration::days(i64::from(config.days))).timestamp_millis(),
+        config.end.timestamp_millis(),
+    );
     for s in &month().sources {
-        let mut previous = start;
-        for r in &s.records {
-            let t = event_time(s, r);
+        assert_eq!(s.times_ms.len(), s.records.len(), "{}", s.name);
+        assert!(
+            s.times_ms.windows(2).all(|w| w[0] <= w[1]),
+            "{}: times_ms not sorted",
+            s.name
+        );
+        assert!(
+            s.times_ms.iter().all(|t| (start..end).contains(t)),
+            "{}: a time outside the window",
+            s.name
+        );
+        // The time written in a record is its true time, to the record's precision, except
+        // on the firewall, whose clock runs slow.
+        let lag = if s.name == "firewall" { 7 * 60_000 } else { 0 };
+        for (r, &t) in s.records.iter().zip(&s.times_ms) {
+            let behind = t - lag - event_time(s, r).timestamp_millis();
             assert!(
-                t >= previous,
-                "{}: {} before {previous}: {}",
+                (0..1000).contains(&behind),
+                "{}: {t} vs {}",
                 s.name,
-                t,
                 text(r)
             );
-            assert!(t < config.end, "{}: {} after the end", s.name, t);
-            previous = t;
         }
     }
+}
+
+#[test]
+fn every_source_has_a_cadence_that_a_live_source_keeps() {
+    let end = month_config().end.timestamp_millis();
+    for s in &month().sources {
+        let Some(cadence) = s.cadence_secs else {
+            panic!("{} has no cadence", s.name)
+        };
+        assert!(cadence > 0, "{}", s.name);
+        if s.name == "windows-dc" {
+            continue; // Goes silent on purpose, see windows_dc_goes_silent_three_days_before_the_end.
+        }
+        let mut last = end - 30 * 86_400_000;
+        for &t in s.times_ms.iter().chain([end].iter()) {
+            assert!(
+                t - last <= cadence * 1000,
+                "{}: {} s without a record before {}",
+                s.name,
+                (t - last) / 1000,
+                millis(t)
+            );
+            last = t;
+        }
+    }
+    let cadence = |name: &str| source(month(), name).cadence_secs;
+    assert_eq!(cadence("windows-dc"), Some(3600));
+    assert_eq!(cadence("firewall"), Some(3600));
+    assert_eq!(cadence("trivy"), Some(8 * 86_400));
 }
 
 #[test]
@@ -362,14 +456,21 @@ fn a_month_has_the_expected_volume_and_shape() {
         .collect();
     let total: usize = counts.values().sum();
     assert!(
-        (300_000..=600_000).contains(&total),
+        (300_000..=650_000).contains(&total),
         "{total} records: {counts:?}"
     );
     let mut by_size: Vec<(&str, usize)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
     by_size.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     let top: HashSet<&str> = by_size[..2].iter().map(|(k, _)| *k).collect();
     assert_eq!(top, HashSet::from(["vpc-flow", "app"]), "{by_size:?}");
-    assert!(counts.values().all(|&n| n >= 5_000), "{counts:?}");
+    assert!(
+        counts
+            .iter()
+            .all(|(name, &n)| n >= 5_000 || *name == "trivy"),
+        "{counts:?}"
+    );
+    // Three images a week.
+    assert_eq!(counts["trivy"], 15, "{counts:?}");
 
     // Office hours are busier than nights, weekdays busier than weekends.
     let okta = source(month(), "okta");
@@ -418,7 +519,7 @@ fn tiny_and_empty_configs_work() {
         employees: 1,
         ..DemoConfig::new(1, end() - Duration::minutes(90))
     });
-    assert_eq!(one.incidents.len(), 13);
+    assert_eq!(one.incidents.len(), 17);
     let start = end() - Duration::minutes(90) - Duration::days(1);
     for i in &one.incidents {
         assert!(
@@ -427,12 +528,12 @@ fn tiny_and_empty_configs_work() {
             i.name
         );
         let s = source(&one, i.source);
-        assert!(
-            s.records.iter().any(|r| event_time(s, r) >= i.time),
-            "{}",
-            i.name
-        );
+        let after = s.times_ms.iter().any(|&t| t >= i.time.timestamp_millis());
+        // The silence is the absence of records; everything else shows in some.
+        assert_eq!(after, i.name != "windows-dc-silent", "{}", i.name);
     }
+    assert!(!source(&one, "windows-dc").records.is_empty());
+    assert_eq!(source(&one, "trivy").records.len(), 3);
 }
 
 #[test]
@@ -525,9 +626,14 @@ fn incidents_land_on_distinct_days_inside_the_window() {
     let config = month_config();
     let start = config.end - Duration::days(30);
     let incidents = &month().incidents;
-    assert_eq!(incidents.len(), 13);
-    let days: HashSet<_> = incidents.iter().map(|i| i.time.date_naive()).collect();
-    assert_eq!(days.len(), incidents.len());
+    assert_eq!(incidents.len(), 17);
+    // The silent DC and the skewed firewall are conditions of a whole source, not events.
+    let days: HashSet<_> = incidents
+        .iter()
+        .filter(|i| !CONDITIONS.contains(&i.name))
+        .map(|i| i.time.date_naive())
+        .collect();
+    assert_eq!(days.len(), incidents.len() - CONDITIONS.len());
     for i in incidents {
         assert!(i.time >= start && i.time < config.end, "{}", i.name);
         assert!(!i.description.is_empty());
@@ -849,4 +955,270 @@ fn sudo_refusal_is_in_auth_log() {
         let l = parse_syslog(text(r));
         l.program == "sudo" && l.msg.trim_start().starts_with(&format!("{user} : TTY="))
     }));
+}
+
+#[test]
+fn windows_events_are_winlogbeat_json() {
+    let events = parsed("windows-dc");
+    let mut by_id: HashMap<i64, usize> = HashMap::new();
+    let mut logon_types = HashSet::new();
+    let mut office_hours = 0;
+    for v in events {
+        let id = v.pointer("/winlog/event_id").and_then(Value::as_i64);
+        let Some(id) = id else {
+            panic!("no numeric winlog.event_id: {v}")
+        };
+        *by_id.entry(id).or_default() += 1;
+        assert_eq!(str_at(v, "/event/code"), id.to_string(), "{v}");
+        assert_eq!(str_at(v, "/winlog/channel"), "Security");
+        assert_eq!(str_at(v, "/winlog/computer_name"), "DC1.northwind.example");
+        assert_eq!(str_at(v, "/host/name"), "DC1.northwind.example");
+        let provider = str_at(v, "/winlog/provider_name");
+        match id {
+            1102 => assert_eq!(provider, "Microsoft-Windows-Eventlog"),
+            _ => assert_eq!(provider, "Microsoft-Windows-Security-Auditing"),
+        }
+        let data = |field: &str| {
+            let section = if id == 1102 {
+                "user_data"
+            } else {
+                "event_data"
+            };
+            str_at(v, &format!("/winlog/{section}/{field}")).to_owned()
+        };
+        match id {
+            4624 => {
+                logon_types.insert(data("LogonType"));
+                assert_eq!(data("TargetDomainName"), "NORTHWIND");
+                assert!(!data("TargetUserName").is_empty() && !data("IpAddress").is_empty());
+                let t = rfc3339(str_at(v, "/@timestamp"));
+                if (8..18).contains(&chrono::Timelike::hour(&t)) {
+                    office_hours += 1;
+                }
+            }
+            4625 => {
+                assert_eq!(data("Status"), "0xc000006d", "{v}");
+                assert_eq!(data("SubStatus"), "0xc000006a", "{v}");
+            }
+            4672 => assert!(data("PrivilegeList").starts_with("Se"), "{v}"),
+            4728 => assert!(data("MemberName").starts_with("CN="), "{v}"),
+            1102 => assert!(!data("SubjectUserName").is_empty(), "{v}"),
+            other => panic!("unexpected event id {other}"),
+        }
+    }
+    assert_eq!(
+        logon_types,
+        HashSet::from(["2".to_owned(), "3".to_owned(), "10".to_owned()])
+    );
+    let logons = by_id[&4624];
+    assert!(logons * 10 > events.len() * 7, "{by_id:?}");
+    assert!(office_hours * 2 > logons, "{office_hours} of {logons}");
+    assert!(by_id[&4625] > 100 && by_id[&4672] > 100, "{by_id:?}");
+    assert_eq!(by_id[&1102], 1, "{by_id:?}");
+
+    // Every 4672 shares its logon id with a 4624 of the same account at the same instant.
+    let logon_ids: HashSet<(&str, &str, &str)> = events
+        .iter()
+        .filter(|v| v.pointer("/winlog/event_id") == Some(&Value::from(4624)))
+        .map(|v| {
+            (
+                str_at(v, "/@timestamp"),
+                str_at(v, "/winlog/event_data/TargetLogonId"),
+                str_at(v, "/winlog/event_data/TargetUserName"),
+            )
+        })
+        .collect();
+    for v in events
+        .iter()
+        .filter(|v| v.pointer("/winlog/event_id") == Some(&Value::from(4672)))
+    {
+        let key = (
+            str_at(v, "/@timestamp"),
+            str_at(v, "/winlog/event_data/SubjectLogonId"),
+            str_at(v, "/winlog/event_data/SubjectUserName"),
+        );
+        assert!(logon_ids.contains(&key), "{v}");
+    }
+}
+
+#[test]
+fn windows_dc_goes_silent_three_days_before_the_end() {
+    let dc = source(month(), "windows-dc");
+    let silent_from = month_config().end - Duration::days(3);
+    let (Some(&first), Some(&last)) = (dc.times_ms.first(), dc.times_ms.last()) else {
+        panic!("windows-dc is empty")
+    };
+    assert!(millis(last) < silent_from, "last record {}", millis(last));
+    assert!(
+        silent_from - millis(last) < Duration::hours(1),
+        "{}",
+        millis(last)
+    );
+    assert!(millis(first) < month_config().end - Duration::days(29));
+    let planted = incident(month(), "windows-dc-silent");
+    assert_eq!(planted.source, "windows-dc");
+    assert_eq!(planted.time, silent_from);
+    // Every other source keeps sending until the end.
+    for s in month().sources.iter().filter(|s| s.name != "windows-dc") {
+        let last = s.times_ms.last().copied().unwrap_or_default();
+        assert!(millis(last) >= silent_from, "{} stops early", s.name);
+    }
+}
+
+#[test]
+fn domain_admins_grant_and_log_clear_are_in_windows_dc() {
+    let events = parsed("windows-dc");
+    let of = |id: i64| -> Vec<&Value> {
+        events
+            .iter()
+            .filter(|v| v.pointer("/winlog/event_id") == Some(&Value::from(id)))
+            .collect()
+    };
+    let grants: Vec<&Value> = of(4728)
+        .into_iter()
+        .filter(|v| str_at(v, "/winlog/event_data/TargetUserName") == "Domain Admins")
+        .collect();
+    assert_eq!(grants.len(), 1);
+    let grant = grants[0];
+    let planted = incident(month(), "domain-admins-grant");
+    assert_eq!(rfc3339(str_at(grant, "/@timestamp")), planted.time);
+    assert_eq!(
+        str_at(grant, "/winlog/event_data/TargetDomainName"),
+        "NORTHWIND"
+    );
+    assert!(str_at(grant, "/winlog/event_data/TargetSid").ends_with("-512"));
+    let actor = str_at(grant, "/winlog/event_data/SubjectUserName");
+    assert!(
+        planted.description.starts_with(actor),
+        "{}",
+        planted.description
+    );
+    // Ordinary groups change too, so a rule must look at the group.
+    assert!(of(4728).len() > 1);
+
+    let cleared = of(1102);
+    assert_eq!(cleared.len(), 1);
+    let planted = incident(month(), "security-log-cleared");
+    let at = rfc3339(str_at(cleared[0], "/@timestamp"));
+    assert_eq!(at, planted.time);
+    assert!((1..4).contains(&chrono::Timelike::hour(&at)), "{at}");
+    let admin = str_at(cleared[0], "/winlog/user_data/SubjectUserName");
+    assert!(planted.description.starts_with(admin));
+    // The one who cleared it is an administrator: their logons get special privileges.
+    assert!(
+        of(4672)
+            .iter()
+            .any(|v| str_at(v, "/winlog/event_data/SubjectUserName") == admin)
+    );
+}
+
+#[test]
+fn firewall_lines_are_kern_log_and_seven_minutes_behind() {
+    let fw = source(month(), "firewall");
+    let mut blocked = 0;
+    let mut boot = None;
+    for (r, &t) in fw.records.iter().zip(&fw.times_ms) {
+        let line = text(r);
+        let k = parse_kern_log(line);
+        assert_eq!((k.pri, k.host), (4, "fw-1"), "{line}");
+        // The written stamp has whole seconds: it is the true time minus 7 minutes, truncated.
+        let expected = (t - 7 * 60_000).div_euclid(1000) * 1000;
+        assert_eq!(
+            k.time.timestamp_millis(),
+            expected,
+            "{line} at {}",
+            millis(t)
+        );
+        // The uptime counter runs on true time.
+        let b = t * 1000 - k.uptime_us;
+        let boot = *boot.get_or_insert(b);
+        assert!((b - boot).abs() < 1000, "{line}");
+        let fields: HashMap<&str, &str> =
+            k.msg.split(' ').filter_map(|f| f.split_once('=')).collect();
+        for key in ["IN", "OUT", "MAC", "SRC", "DST", "LEN", "TTL", "PROTO"] {
+            assert!(fields.contains_key(key), "no {key}: {line}");
+        }
+        if k.msg.starts_with("[FW-BLOCK] ") {
+            blocked += 1;
+            assert_eq!(fields["OUT"], "", "{line}");
+        } else {
+            assert!(k.msg.starts_with("[FW-ACCEPT] "), "{line}");
+            assert_eq!((fields["PROTO"], fields["DPT"]), ("TCP", "443"), "{line}");
+        }
+        if fields["PROTO"] == "TCP" {
+            assert!(k.msg.ends_with(" SYN URGP=0"), "{line}");
+        }
+    }
+    assert!(blocked * 10 > fw.records.len() * 7, "{blocked}");
+    assert!(blocked < fw.records.len());
+    let planted = incident(month(), "firewall-clock-skew");
+    assert_eq!(planted.source, "firewall");
+    assert!(planted.description.contains("7 minutes"));
+}
+
+#[test]
+fn trivy_reports_are_single_line_json_with_results() {
+    let trivy = source(month(), "trivy");
+    let reports = parsed("trivy");
+    let mut by_image: HashMap<String, Vec<(String, HashSet<String>)>> = HashMap::new();
+    for (r, v) in trivy.records.iter().zip(reports) {
+        assert!(!r.contains(&b'\n'), "not one line");
+        assert_eq!(v["SchemaVersion"], 2);
+        assert_eq!(v["ArtifactType"], "container_image");
+        assert!(
+            v.pointer("/Metadata/OS/Family")
+                .is_some_and(Value::is_string)
+        );
+        let name = str_at(v, "/ArtifactName");
+        let Some((image, tag)) = name.rsplit_once(':') else {
+            panic!("{name}")
+        };
+        assert!(image.starts_with("registry.northwind.example/"), "{name}");
+        let Some(results) = v["Results"].as_array() else {
+            panic!("no Results: {v}")
+        };
+        assert!(!results.is_empty());
+        let mut ids = HashSet::new();
+        for result in results {
+            assert!(result["Target"].is_string());
+            assert!(matches!(
+                result["Class"].as_str(),
+                Some("os-pkgs" | "lang-pkgs")
+            ));
+            for vuln in result["Vulnerabilities"].as_array().into_iter().flatten() {
+                let id = str_at(vuln, "/VulnerabilityID");
+                assert!(id.starts_with("CVE-"), "{vuln}");
+                assert!(matches!(
+                    str_at(vuln, "/Severity"),
+                    "CRITICAL" | "HIGH" | "MEDIUM" | "LOW"
+                ));
+                for field in ["/PkgName", "/InstalledVersion", "/Title", "/PrimaryURL"] {
+                    assert!(!str_at(vuln, field).is_empty(), "no {field}: {vuln}");
+                }
+                ids.insert(id.to_owned());
+            }
+        }
+        assert!(!ids.is_empty(), "{name}");
+        by_image
+            .entry(image.to_owned())
+            .or_default()
+            .push((tag.to_owned(), ids));
+    }
+    assert_eq!(by_image.len(), 3, "{:?}", by_image.keys());
+    for (image, scans) in &by_image {
+        assert_eq!(scans.len(), 5, "{image}");
+        let (first, last) = (&scans[0], &scans[scans.len() - 1]);
+        assert_ne!(first.0, last.0, "{image} never got a new version");
+        assert!(
+            first.1.difference(&last.1).count() >= 2,
+            "{image}: nothing fixed"
+        );
+        assert!(last.1.len() < first.1.len(), "{image}");
+    }
+    // Weekly: about seven days between scans of one image.
+    let times: Vec<i64> = trivy.times_ms.iter().step_by(3).copied().collect();
+    for w in times.windows(2) {
+        let gap = w[1] - w[0];
+        assert!((gap - 7 * 86_400_000).abs() < 10 * 60_000, "{gap}");
+    }
 }

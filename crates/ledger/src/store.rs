@@ -500,6 +500,11 @@ impl Ledger {
         Ok(())
     }
 
+    /// True for a view opened with [`Ledger::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// The directory holding segments, tiles and checkpoints.
     pub fn dir(&self) -> &Path {
         &self.dir

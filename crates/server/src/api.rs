@@ -96,6 +96,7 @@ pub fn app_with_intake(node: Arc<Evident>, intake: Intake) -> Router {
         .route("/", get(crate::home::home))
         .route("/healthz", get(healthz))
         .route("/api/v1/ingest/{source}", post(ingest_handler))
+        .route("/api/v1/sources", get(sources_handler))
         .nest("/log", crate::log_api::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -150,8 +151,68 @@ async fn healthz(State(s): State<AppState>) -> Response {
         "status": "ok",
         "tree_size": s.node.ledger.size(),
         "counters": s.counters.snapshot(),
+        "clock": clock_json(),
     }))
     .into_response()
+}
+
+/// The kernel's clock synchronization status, as reported everywhere.
+pub(crate) fn clock_json() -> serde_json::Value {
+    match evident_clock::clock_status() {
+        Ok(c) => json!({
+            "synchronized": c.synchronized,
+            "offset_us": c.offset_us,
+            "max_error_us": c.max_error_us,
+        }),
+        Err(e) => json!({"synchronized": null, "error": e.to_string()}),
+    }
+}
+
+/// `GET /api/v1/sources`: source health, for an API token.
+async fn sources_handler(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    require_api_token(&s, &headers).await?;
+    let node = s.node.clone();
+    let now_ms = (evident_ledger::now_ns() / 1_000_000) as i64;
+    let report = tokio::task::spawn_blocking(move || crate::report::source_report(&node, now_ms))
+        .await
+        .map_err(|e| internal(&s.counters, &e.to_string()))?
+        .map_err(|e| internal(&s.counters, &e.to_string()))?;
+    Ok(Json(json!({"sources": report, "clock": clock_json()})).into_response())
+}
+
+/// Checks `Authorization: Bearer <API token>` (created with `evident token create`).
+async fn require_api_token(s: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .ok_or_else(|| {
+            s.counters.rejected_unauthorized.fetch_add(1, Ordering::Relaxed);
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_token",
+                "send an API token as `Authorization: Bearer <token>` (create one with `evident token create NAME`)",
+            )
+        })?;
+    let db = s.node.db.clone();
+    tokio::task::spawn_blocking(move || db.authenticate_api(&token))
+        .await
+        .map_err(|e| internal(&s.counters, &e.to_string()))?
+        .map_err(|e| internal(&s.counters, &e.to_string()))?
+        .ok_or_else(|| {
+            s.counters
+                .rejected_unauthorized
+                .fetch_add(1, Ordering::Relaxed);
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the API token is not valid",
+            )
+        })
 }
 
 async fn ingest_handler(

@@ -1,5 +1,6 @@
 //! The data directory and its config file (`evident.toml`), shared by every command.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::net::SocketAddr;
@@ -60,6 +61,42 @@ pub struct Config {
     /// Ingest limits and queueing.
     #[serde(default)]
     pub ingest: IngestConfig,
+    /// Source health thresholds.
+    #[serde(default)]
+    pub health: HealthConfig,
+    /// Overrides of the source → TSC criteria mapping.
+    #[serde(default)]
+    pub controls: ControlsConfig,
+    /// Field mappings for sources of the generic `json` format, by source name.
+    #[serde(default)]
+    pub json_mappings: BTreeMap<String, evident_sources::JsonMapping>,
+}
+
+/// `[health]`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// A source whose median clock skew (receive time − event time) exceeds this many
+    /// seconds, either way, is flagged as skewed.
+    pub skew_threshold_secs: f64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            skew_threshold_secs: 300.0,
+        }
+    }
+}
+
+/// `[controls]`: which TSC criteria each source's logs evidence.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlsConfig {
+    /// Category name (`cloud`, `identity`, …) → criteria, replacing that category's default.
+    pub categories: BTreeMap<String, Vec<String>>,
+    /// Source name → criteria, replacing what the source's category gives it.
+    pub sources: BTreeMap<String, Vec<String>>,
 }
 
 /// `[server]`.
@@ -107,6 +144,9 @@ impl Config {
             origin: origin.to_owned(),
             server: ServerConfig::default(),
             ingest: IngestConfig::default(),
+            health: HealthConfig::default(),
+            controls: ControlsConfig::default(),
+            json_mappings: BTreeMap::new(),
         }
     }
 
@@ -135,6 +175,30 @@ impl Config {
         }
         if config.ingest.queue_records == 0 {
             return Err(invalid("ingest.queue_records must be at least 1".into()));
+        }
+        for (name, ids) in config
+            .controls
+            .categories
+            .iter()
+            .chain(&config.controls.sources)
+        {
+            for id in ids {
+                if evident_model::criterion(id).is_none() {
+                    return Err(invalid(format!(
+                        "controls: {name} maps to {id:?}, which is not a TSC criterion id (e.g. CC6.1)"
+                    )));
+                }
+            }
+        }
+        for name in config.controls.categories.keys() {
+            if !evident_model::SourceCategory::ALL
+                .iter()
+                .any(|c| c.as_str() == name)
+            {
+                return Err(invalid(format!(
+                    "controls.categories: unknown category {name:?} (cloud, identity, network, os, application, database, vulnerability)"
+                )));
+            }
         }
         Ok(config)
     }

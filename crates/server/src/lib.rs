@@ -17,12 +17,20 @@ mod config;
 mod home;
 mod ingest;
 mod log_api;
+mod pipeline;
+mod report;
 
 use std::sync::Arc;
 
 pub use api::{Counters, Intake, app, app_with_intake};
-pub use config::{Config, ConfigError, DataDir, IngestConfig, ServerConfig};
+pub use config::{
+    Config, ConfigError, ControlsConfig, DataDir, HealthConfig, IngestConfig, ServerConfig,
+};
 pub use ingest::{IngestOutcome, build_entries, ingest};
+pub use pipeline::{PIPELINE_BATCH, Pipeline};
+pub use report::{
+    ControlRow, ControlSource, SourceReport, controls_matrix, criteria_for, source_report,
+};
 
 use evident_ledger::{Ledger, LedgerOptions};
 use evident_store::StateDb;
@@ -128,6 +136,34 @@ pub async fn serve(
             }
         }
     });
+    let pipeline_node = node.clone();
+    let pipeline = tokio::spawn(async move {
+        let mut pipeline = Pipeline::new(pipeline_node.config.json_mappings.clone());
+        loop {
+            let n = pipeline_node.clone();
+            let step = tokio::task::spawn_blocking(move || {
+                let processed = pipeline.run_once(&n.ledger, &n.db, PIPELINE_BATCH);
+                (pipeline, processed)
+            })
+            .await;
+            let processed = match step {
+                Ok((p, result)) => {
+                    pipeline = p;
+                    result.unwrap_or_else(|e| {
+                        tracing::error!(error = %e, "pipeline step failed");
+                        0
+                    })
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "pipeline task failed");
+                    return;
+                }
+            };
+            if processed == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+        }
+    });
     let router = app(node.clone());
     let result = axum::serve(
         listener,
@@ -137,6 +173,7 @@ pub async fn serve(
     .await
     .map_err(Error::Serve);
     checkpointer.abort();
+    pipeline.abort();
     let l = node.ledger.clone();
     match tokio::task::spawn_blocking(move || l.checkpoint()).await {
         Ok(Ok(cp)) => tracing::info!(size = cp.checkpoint.size, "final checkpoint signed"),

@@ -394,3 +394,38 @@ async fn content_encoding_other_than_gzip_is_refused_and_false_gzip_is_caught() 
     assert_eq!(status, StatusCode::OK);
     assert_eq!(f.node.ledger.size(), 1);
 }
+
+#[tokio::test]
+async fn sources_api_needs_an_api_token_and_reports_health() {
+    let f = fixture(|_| {});
+    let get = |token: Option<&str>| {
+        let mut r = Request::get("/api/v1/sources");
+        if let Some(t) = token {
+            r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    let (status, _, body) = f.send(get(None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["error"]["code"],
+        "missing_token"
+    );
+    // An ingest token is write-only: it does not read the API.
+    let (status, _, _) = f.send(get(Some(&f.token))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let api = f.node.db.create_api_token("ops").unwrap();
+    let (status, _, body) = f.send(get(Some(&api))).await;
+    assert_eq!(status, StatusCode::OK);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    let names: Vec<&str> = body["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["app", "auth"]);
+    assert_eq!(body["sources"][0]["category"], "application");
+    assert_eq!(body["sources"][1]["format"], "authlog");
+    assert!(body["clock"]["synchronized"].is_boolean() || body["clock"]["error"].is_string());
+}

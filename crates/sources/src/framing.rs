@@ -1,19 +1,4 @@
-//! From received bytes to records: [`decode_body`] undoes gzip (detected by magic bytes, so
-//! `.gz` files and `Content-Encoding: gzip` bodies both work) and [`split_records`] cuts the
-//! body into records by [`Framing`], keeping each record's exact bytes and line number and
-//! noting — without dropping — records that are not well-formed. Parsers that normalize
-//! records to OCSF will live here too (issue 3).
-//!
-//! ```
-//! use evident_model::Framing;
-//! use evident_sources::{split_records, Limits};
-//! let body = b"{\"a\":1}\nnot json\n{\"b\":2}\n";
-//! let split = split_records(body, Framing::Json, &Limits::default())?;
-//! assert_eq!(split.records.len(), 3);
-//! assert_eq!(split.records[1].bytes, b"not json");
-//! assert_eq!(split.warnings[0].line, 2);
-//! # Ok::<(), evident_sources::BodyError>(())
-//! ```
+//! From received bytes to records: gzip detection, record framing, size limits.
 
 use std::io::Read;
 

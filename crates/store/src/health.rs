@@ -158,6 +158,36 @@ impl HealthDelta {
     pub fn is_empty(&self) -> bool {
         self.sources.is_empty()
     }
+
+    /// Adds another delta's observations (pipelines gather per thread, then merge).
+    pub fn merge(&mut self, other: HealthDelta) {
+        for (source, o) in other.sources {
+            let d = self.sources.entry(source).or_default();
+            for (hour, (events, errors)) in o.hourly {
+                let slot = d.hourly.entry(hour).or_default();
+                slot.0 += events;
+                slot.1 += errors;
+            }
+            for (day, events) in o.daily {
+                *d.daily.entry(day).or_default() += events;
+            }
+            d.events += o.events;
+            d.errors += o.errors;
+            d.last_received_ns = d.last_received_ns.max(o.last_received_ns);
+            d.first_event_ms = match (d.first_event_ms, o.first_event_ms) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            d.last_event_ms = match (d.last_event_ms, o.last_event_ms) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            if o.last_error.is_some() {
+                d.last_error = o.last_error;
+            }
+            d.skew.merge(&o.skew);
+        }
+    }
 }
 
 /// A source's health as stored, with the derived figures reports show.
@@ -345,6 +375,21 @@ impl StateDb {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merged_deltas_equal_one_delta_of_everything() {
+        let mut all = HealthDelta::default();
+        let (mut a, mut b) = (HealthDelta::default(), HealthDelta::default());
+        for (i, d) in [&mut a, &mut b].into_iter().enumerate() {
+            let t = 1_764_150_000_000 + i as i64 * 86_400_000;
+            d.record_events("s", 100 + i as u64, &[t]);
+            d.record_error("s", 200 + i as u64, &format!("e{i}"));
+            all.record_events("s", 100 + i as u64, &[t]);
+            all.record_error("s", 200 + i as u64, &format!("e{i}"));
+        }
+        a.merge(b);
+        assert_eq!(format!("{a:?}"), format!("{all:?}"));
+    }
 
     #[test]
     fn skew_quantiles_land_in_the_right_bucket() {
