@@ -218,18 +218,22 @@ impl Event {
         let mut parts = path.split('.').peekable();
         while let Some(part) = parts.next() {
             if parts.peek().is_none() {
-                map.insert(part.to_owned(), value);
+                match map.get_mut(part) {
+                    Some(slot) => *slot = value,
+                    None => {
+                        map.insert(part.to_owned(), value);
+                    }
+                }
                 break;
             }
-            let slot = map
-                .entry(part.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !slot.is_object() {
-                *slot = Value::Object(Map::new());
+            // Look up before inserting: most paths share prefixes (`actor.user.*`), and a
+            // lookup does not allocate the key.
+            if !map.get(part).is_some_and(Value::is_object) {
+                map.insert(part.to_owned(), Value::Object(Map::new()));
             }
-            map = match slot {
-                Value::Object(m) => m,
-                // Just made an object above.
+            map = match map.get_mut(part) {
+                Some(Value::Object(m)) => m,
+                // Made an object above.
                 _ => return self,
             };
         }
