@@ -131,7 +131,7 @@ formats! {
     AuthLog => "authlog", Lines, "Linux auth.log: sshd, sudo, PAM, user management.";
     Auditd => "auditd", Lines, "Linux auditd records.";
     Netfilter => "netfilter", Lines, "iptables / nftables kernel log lines.";
-    WindowsSecurity => "windows-security", Json, "Windows Security events (winlogbeat JSON).";
+    WindowsSecurity => "windows-security", Json, "Windows Security events (winlogbeat JSON or rendered XML, one event per line).";
     PgAudit => "pgaudit", Lines, "PostgreSQL pgaudit log lines.";
     MysqlAudit => "mysql-audit", Json, "MySQL / MariaDB audit plugin JSON.";
     JsonApp => "json", Json, "Generic JSON application logs.";

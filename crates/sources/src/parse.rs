@@ -91,7 +91,7 @@ pub enum ParseError {
         expected: &'static str,
     },
     /// A record that does not have the format's shape at all.
-    #[error("not a {format} record: {detail}")]
+    #[error("not a valid {format} record: {detail}")]
     Unrecognized {
         /// The format tried.
         format: &'static str,

@@ -1156,7 +1156,7 @@ fn alb_errors_name_the_field() {
             Format::AwsAlb,
             b"http 2026-03-02T14:00:01Z app/x/1 1.2.3.4:5 - 0.1"
         ),
-        "not a aws-alb record: expected at least 13 space-separated fields, found 6"
+        "not a valid aws-alb record: expected at least 13 space-separated fields, found 6"
     );
     assert_eq!(
         parse_err(
@@ -1296,7 +1296,7 @@ fn s3_errors_name_the_field() {
             Format::S3Access,
             b"owner bucket [02/Mar/2026:14:11:59 +0000] 1.2.3.4 - id REST.GET.OBJECT"
         ),
-        "not a s3-access record: expected at least 10 space-separated fields, found 7"
+        "not a valid s3-access record: expected at least 10 space-separated fields, found 7"
     );
     assert_eq!(
         parse_err(
@@ -1311,7 +1311,7 @@ fn s3_errors_name_the_field() {
     );
     assert_eq!(
         parse_err(Format::S3Access, br#"owner bucket [02/Mar/2026:14:11:59 +0000] 1.2.3.4 - id REST.GET.OBJECT k "GET /k HTTP/1.1 200"#),
-        "not a s3-access record: unterminated quoted field at byte 73"
+        "not a valid s3-access record: unterminated quoted field at byte 73"
     );
     assert_eq!(
         parse_err(Format::S3Access, b"owner bucket \xc3\x28"),
@@ -1459,7 +1459,7 @@ fn vpcflow_header_sets_the_field_order_of_custom_lines() {
     let default_line = &fixture_lines("vpcflow/default_v2.log")[0];
     assert_eq!(
         parser.parse(default_line, &ctx).unwrap_err().to_string(),
-        "not a vpcflow record: the line has 14 fields, the header names 29"
+        "not a valid vpcflow record: the line has 14 fields, the header names 29"
     );
 }
 
@@ -1501,7 +1501,7 @@ fn vpcflow_errors_name_the_field() {
             Format::VpcFlow,
             b"2 111122223333 eni-0a1b2c3d4e5f60718 10.0.0.1 10.0.0.2 443"
         ),
-        "not a vpcflow record: expected the 14 fields of the default format (or a header line first), found 6"
+        "not a valid vpcflow record: expected the 14 fields of the default format (or a header line first), found 6"
     );
     assert_eq!(
         parse_err(Format::VpcFlow, b"2 111122223333 eni-0a1b2c3d4e5f60718 10.0.0.1 10.0.0.2 https 443 6 1 40 1772460000 1772460060 ACCEPT OK"),
@@ -1690,4 +1690,19 @@ fn thread_cpu_ns() -> Option<u64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// Regression (fuzzing, parse_vpcflow): a start time too large to convert to milliseconds
+/// overflowed; now the record still parses, with the receive time and no start_time.
+#[test]
+fn regression_vpcflow_start_time_overflow() {
+    let line = b"2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 9223372036854776 1418530070 ACCEPT OK";
+    let ctx = ParseContext::new("vpc", 1_764_150_000_000_000_000);
+    let events = Parser::new(Format::VpcFlow).parse(line, &ctx).unwrap();
+    assert_eq!(events[0].time_ms(), Some(1_764_150_000_000));
+    assert_eq!(events[0].get("start_time"), None);
+    assert_eq!(
+        events[0].get("end_time").and_then(|v| v.as_i64()),
+        Some(1_418_530_070_000)
+    );
 }

@@ -536,17 +536,17 @@ fn malformed_records_name_the_problem() {
         (
             Format::Syslog,
             b"hello world",
-            "not a syslog record: no RFC 5424 or RFC 3164 syslog header",
+            "not a valid syslog record: no RFC 5424 or RFC 3164 syslog header",
         ),
         (
             Format::Syslog,
             b"<13>1 2026-13-45T00:00:00Z h a - - - x",
-            "not a syslog record: no RFC 5424 or RFC 3164 syslog header",
+            "not a valid syslog record: no RFC 5424 or RFC 3164 syslog header",
         ),
         (
             Format::AuthLog,
             b"Accepted publickey for grace",
-            "not a authlog record: no RFC 5424 or RFC 3164 syslog header",
+            "not a valid authlog record: no RFC 5424 or RFC 3164 syslog header",
         ),
         (
             Format::AuthLog,
@@ -556,7 +556,7 @@ fn malformed_records_name_the_problem() {
         (
             Format::Auditd,
             b"hello",
-            "not a auditd record: no `type=… msg=audit(…)` record",
+            "not a valid auditd record: no `type=… msg=audit(…)` record",
         ),
         (
             Format::Auditd,
@@ -616,12 +616,12 @@ fn malformed_records_name_the_problem() {
         (
             Format::WindowsSecurity,
             b"<Other/>",
-            "not a windows-security record: XML record does not start with <Event",
+            "not a valid windows-security record: XML record does not start with <Event",
         ),
         (
             Format::PgAudit,
             b"hello",
-            "not a pgaudit record: no `LOG:  `/`ERROR:  ` severity marker",
+            "not a valid pgaudit record: no `LOG:  `/`ERROR:  ` severity marker",
         ),
         (
             Format::PgAudit,

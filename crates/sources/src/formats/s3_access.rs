@@ -412,7 +412,7 @@ mod tests {
             split_fields(r#"a "open"#, "s3-access")
                 .unwrap_err()
                 .to_string(),
-            "not a s3-access record: unterminated quoted field at byte 2"
+            "not a valid s3-access record: unterminated quoted field at byte 2"
         );
     }
 
