@@ -155,8 +155,10 @@ pub async fn serve(
                     })
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "pipeline task failed");
-                    return;
+                    // Start over with fresh parsers; the watermark did not move.
+                    tracing::error!(error = %e, "pipeline task failed; restarting it");
+                    pipeline = Pipeline::new(pipeline_node.config.json_mappings.clone());
+                    0
                 }
             };
             if processed == 0 {

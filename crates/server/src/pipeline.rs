@@ -90,8 +90,7 @@ impl Pipeline {
         let (mut delta, done_left, done_right) = std::thread::scope(|s| {
             let other = s.spawn(move || parse_sources(right));
             let (mut delta, done_left) = parse_sources(left);
-            // Parsing cannot panic on input (fuzzed); a panic here would be a bug, so
-            // surface it instead of losing the batch silently.
+            // parse_sources catches parser panics itself; anything else is a bug to surface.
             let (other_delta, done_right) = match other.join() {
                 Ok(r) => r,
                 Err(p) => std::panic::resume_unwind(p),
@@ -133,14 +132,29 @@ fn parse_sources(work: Vec<SourceWork>) -> (HealthDelta, Vec<(String, Parser)>) 
     for (source, mut parser, records) in work {
         for (received_at_ns, body) in records {
             let ctx = ParseContext::new(&source, received_at_ns);
-            match parser.parse(&body, &ctx) {
+            // A parser bug must cost one record, not the pipeline: a panic is counted as
+            // that record's parse error and logged.
+            let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                parser.parse(&body, &ctx)
+            }));
+            let parsed = match parsed {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => {
+                    tracing::error!(source = %source, "parser panicked on a record");
+                    Err(
+                        "internal parser error (panic); the record is kept in the ledger"
+                            .to_owned(),
+                    )
+                }
+            };
+            match parsed {
                 Ok(events) => {
                     times.clear();
                     let received_ms = (received_at_ns / 1_000_000) as i64;
                     times.extend(events.iter().map(|e| e.time_ms().unwrap_or(received_ms)));
                     delta.record_events(&source, received_at_ns, &times);
                 }
-                Err(e) => delta.record_error(&source, received_at_ns, &e.to_string()),
+                Err(e) => delta.record_error(&source, received_at_ns, &e),
             }
         }
         parsers.push((source, parser));
