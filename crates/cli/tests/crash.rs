@@ -450,3 +450,58 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// The running server normalizes what it acknowledges: its pipeline parses new entries in
+/// the background, and `GET /api/v1/sources` (with an API token created beside the running
+/// server) reports them; after a SIGKILL and restart the pipeline resumes without counting
+/// anything twice.
+#[test]
+fn the_server_pipeline_reports_source_health_and_resumes_after_a_kill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    support::init(&data);
+    let token = support::add_source(&data, "app", "json");
+    let mut server = Server::start(&data);
+    let api = run(&data, &["token", "create", "ops"]);
+    api.expect_code(0);
+    let api = api.stdout.trim().to_owned();
+    let health = |addr: SocketAddr| -> serde_json::Value {
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        write!(
+            s,
+            "GET /api/v1/sources HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {api}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let (status, body) = read_response(&mut s).unwrap();
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).unwrap()
+    };
+    let events_of = |v: &serde_json::Value| v["sources"][0]["events"].as_u64().unwrap();
+    let wait_for = |addr: SocketAddr, want: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let v = health(addr);
+            if events_of(&v) >= want || Instant::now() > deadline {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    for n in 0..2 {
+        let (status, _) = post_batch(server.addr, &token, 0, n * BATCH).unwrap();
+        assert_eq!(status, 200);
+    }
+    let v = wait_for(server.addr, 2 * BATCH);
+    assert_eq!(events_of(&v), 2 * BATCH);
+    assert_eq!(v["sources"][0]["parse_errors"], 0);
+    assert_eq!(v["sources"][0]["category"], "application");
+    server.kill();
+    let server = Server::start(&data);
+    let (status, _) = post_batch(server.addr, &token, 1, 0).unwrap();
+    assert_eq!(status, 200);
+    let v = wait_for(server.addr, 3 * BATCH);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(events_of(&health(server.addr)), 3 * BATCH, "{v}");
+    server.terminate();
+}
