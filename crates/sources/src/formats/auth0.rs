@@ -17,7 +17,7 @@
 //! the actor.
 
 use evident_model::{Class, Event, Status};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Shape, util};
 use crate::parse::{self, ParseContext, ParseError};
@@ -64,7 +64,7 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
 
     let activity = match kind.class {
         Class::ApiActivity if kind.activity == 0 => {
-            http_activity(str_at(data, "details.request.method"))
+            http_activity(util::get_nonempty_str(data, "details.request.method"))
         }
         _ => kind.activity,
     };
@@ -74,43 +74,58 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     e.set("metadata.event_code", code);
     e.set_opt(
         "metadata.uid",
-        str_at(data, "log_id")
-            .or_else(|| str_at(&obj, "log_id"))
-            .or_else(|| str_at(data, "_id")),
+        util::get_nonempty_str(data, "log_id")
+            .or_else(|| util::get_nonempty_str(&obj, "log_id"))
+            .or_else(|| util::get_nonempty_str(data, "_id")),
     );
-    e.set_opt("message", str_at(data, "description"));
+    e.set_opt("message", util::get_nonempty_str(data, "description"));
     if let Some(status) = kind.status {
         e.set_status(status);
     }
-    e.set_opt("status_detail", str_at(data, "details.error.message"));
-    e.set_opt("src_endpoint.ip", str_at(data, "ip"));
-    e.set_opt("dst_endpoint.hostname", str_at(data, "hostname"));
-    e.set_opt("http_request.user_agent", str_at(data, "user_agent"));
+    e.set_opt(
+        "status_detail",
+        util::get_nonempty_str(data, "details.error.message"),
+    );
+    e.set_opt("src_endpoint.ip", util::get_nonempty_str(data, "ip"));
+    e.set_opt(
+        "dst_endpoint.hostname",
+        util::get_nonempty_str(data, "hostname"),
+    );
+    e.set_opt(
+        "http_request.user_agent",
+        util::get_nonempty_str(data, "user_agent"),
+    );
 
     let caller = util::get(data, "details.request.auth.user").and_then(Value::as_object);
     match kind.class {
         Class::ApiActivity => {
             if let Some(caller) = caller {
-                set_user(&mut e, "actor.user", caller, "user_id", "name", "email");
+                util::set_user(&mut e, "actor.user", caller, "user_id", "name", "email");
             } else {
-                set_user(&mut e, "actor.user", data, "user_id", "user_name", "");
+                util::set_user(&mut e, "actor.user", data, "user_id", "user_name", "");
             }
-            e.set_opt("actor.app_name", str_at(data, "client_name"));
-            e.set_opt("actor.app_uid", str_at(data, "client_id"));
+            e.set_opt(
+                "actor.app_name",
+                util::get_nonempty_str(data, "client_name"),
+            );
+            e.set_opt("actor.app_uid", util::get_nonempty_str(data, "client_id"));
             // A Management API event's description names the operation ("Delete a user").
             if matches!(code, "sapi" | "fapi") {
-                e.set("api.operation", str_at(data, "description").unwrap_or(code));
+                e.set(
+                    "api.operation",
+                    util::get_nonempty_str(data, "description").unwrap_or(code),
+                );
                 e.set("api.service.name", "Auth0 Management API");
             } else {
                 e.set("api.operation", code);
             }
             e.set_opt(
                 "http_request.http_method",
-                str_at(data, "details.request.method").map(str::to_ascii_uppercase),
+                util::get_nonempty_str(data, "details.request.method").map(str::to_ascii_uppercase),
             );
             e.set_opt(
                 "http_request.url.path",
-                str_at(data, "details.request.path"),
+                util::get_nonempty_str(data, "details.request.path"),
             );
             e.set_opt(
                 "http_response.code",
@@ -118,20 +133,23 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
             );
         }
         Class::Authentication => {
-            set_user(&mut e, "user", data, "user_id", "user_name", "");
-            e.set_opt("service.name", str_at(data, "client_name"));
-            e.set_opt("service.uid", str_at(data, "client_id"));
+            util::set_user(&mut e, "user", data, "user_id", "user_name", "");
+            e.set_opt("service.name", util::get_nonempty_str(data, "client_name"));
+            e.set_opt("service.uid", util::get_nonempty_str(data, "client_id"));
             if kind.mfa {
                 e.set("is_mfa", true);
             }
         }
         _ => {
-            set_user(&mut e, "user", data, "user_id", "user_name", "");
+            util::set_user(&mut e, "user", data, "user_id", "user_name", "");
             if let Some(caller) = caller {
-                set_user(&mut e, "actor.user", caller, "user_id", "name", "email");
+                util::set_user(&mut e, "actor.user", caller, "user_id", "name", "email");
             }
-            e.set_opt("actor.app_name", str_at(data, "client_name"));
-            e.set_opt("actor.app_uid", str_at(data, "client_id"));
+            e.set_opt(
+                "actor.app_name",
+                util::get_nonempty_str(data, "client_name"),
+            );
+            e.set_opt("actor.app_uid", util::get_nonempty_str(data, "client_id"));
         }
     }
     e.set("unmapped", Value::Object(obj));
@@ -215,26 +233,4 @@ fn http_activity(method: Option<&str>) -> u8 {
         Some("delete") => 4,
         _ => 99,
     }
-}
-
-/// Sets `<prefix>.{uid,name,email_addr}` from the named keys of `src` (an empty key name
-/// skips that attribute).
-fn set_user(
-    e: &mut Event,
-    prefix: &str,
-    src: &Map<String, Value>,
-    uid: &str,
-    name: &str,
-    email: &str,
-) {
-    for (key, attr) in [(uid, "uid"), (name, "name"), (email, "email_addr")] {
-        if !key.is_empty() {
-            e.set_opt(&format!("{prefix}.{attr}"), str_at(src, key));
-        }
-    }
-}
-
-/// A non-empty string at a dotted path.
-fn str_at<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
-    util::get_str(obj, path).filter(|s| !s.is_empty())
 }

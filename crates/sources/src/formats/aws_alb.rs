@@ -18,12 +18,15 @@
 //! Panther's names (fields past the documented ones in `additionalFields`), the same as the
 //! JSON row's, so one rule matches both shapes.
 
-use evident_model::{Class, Event, Status};
+use evident_model::{Class, Event};
 use serde_json::{Map, Value};
 
 use super::Shape;
-use super::s3_access::split_fields;
-use super::util::{get_str, parse_time, parse_time_str};
+use super::access_log::{insert_additional_fields, set_http_response, split_line};
+use super::util::{
+    fallback_time, get_str, http_activity, mark_unparsed_time, parse_time, parse_time_str,
+    starts_as_json_object,
+};
 use crate::parse::{ParseContext, ParseError, json_object, text};
 
 /// Request types an ALB logs in the first field.
@@ -105,11 +108,7 @@ pub(crate) fn detect(shape: &Shape<'_>) -> bool {
 /// time leaves Panther's `p_event_time` or the receive time, marked
 /// `unmapped.evident_parse = "time_not_parsed"`.
 pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>, ParseError> {
-    let start = record
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(0);
-    let fields = if record.get(start) == Some(&b'{') {
+    let fields = if starts_as_json_object(record) {
         let obj = json_object(record)?;
         if !obj.contains_key("p_log_type") && obj.get("timestamp").is_none_or(Value::is_null) {
             return Err(ParseError::MissingField {
@@ -122,31 +121,18 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     };
     let stamp = fields.get("timestamp").filter(|v| !v.is_null());
     let parsed = stamp.and_then(parse_time);
-    let time = parsed
-        .or_else(|| fields.get("p_event_time").and_then(parse_time))
-        .unwrap_or_else(|| ctx.received_at_ms());
+    let time = parsed.unwrap_or_else(|| fallback_time(&fields, ctx));
     let time_parsed = stamp.is_none() || parsed.is_some();
     let mut e = normalize(&fields, time);
     e.set("unmapped", Value::Object(fields));
-    if !time_parsed {
-        e.set("unmapped.evident_parse", "time_not_parsed");
-    }
+    mark_unparsed_time(&mut e, time_parsed);
     Ok(vec![e])
 }
 
 /// The fields of a text line by Panther's names: `-` fields left out, numbers as numbers,
 /// `ip:port` pairs and the request line split.
 fn from_line(line: &str) -> Result<Map<String, Value>, ParseError> {
-    let values = split_fields(line.trim_end_matches(['\r', '\n']), "aws-alb")?;
-    if values.len() < MIN_FIELDS {
-        return Err(ParseError::Unrecognized {
-            format: "aws-alb",
-            detail: format!(
-                "expected at least {MIN_FIELDS} space-separated fields, found {}",
-                values.len()
-            ),
-        });
-    }
+    let values = split_line(line, "aws-alb", MIN_FIELDS)?;
     if parse_time_str(values[1]).is_none() {
         return Err(ParseError::WrongType {
             field: "timestamp".into(),
@@ -187,13 +173,7 @@ fn from_line(line: &str) -> Result<Map<String, Value>, ParseError> {
             map.insert(name.to_owned(), part.into());
         }
     }
-    if values.len() > DOCUMENTED {
-        let extra: Vec<Value> = values[DOCUMENTED..]
-            .iter()
-            .map(|v| Value::from(*v))
-            .collect();
-        map.insert("additionalFields".into(), extra.into());
-    }
+    insert_additional_fields(&mut map, &values, DOCUMENTED);
     Ok(map)
 }
 
@@ -225,15 +205,8 @@ fn normalize(f: &Map<String, Value>, time: i64) -> Event {
         e.set("http_request.url.url_string", url);
         url_parts(&mut e, url);
     }
-    let status = f.get("elbStatusCode").and_then(Value::as_i64);
-    if let Some(code) = status {
-        e.set("http_response.code", code);
-        e.set("status_code", code.to_string());
-        e.set_status(if code >= 400 {
-            Status::Failure
-        } else {
-            Status::Success
-        });
+    if let Some(code) = f.get("elbStatusCode").and_then(Value::as_i64) {
+        set_http_response(&mut e, code);
     }
     e.set_opt("status_detail", get_str(f, "errorReason"));
     e.set_opt(
@@ -303,22 +276,6 @@ fn split_host_port(s: &str) -> Option<(&str, Option<&str>)> {
             Some((host, Some(port)))
         }
         _ => Some((s, None)),
-    }
-}
-
-/// HTTP Activity id of a request method.
-fn http_activity(method: &str) -> u8 {
-    match method {
-        "CONNECT" => 1,
-        "DELETE" => 2,
-        "GET" => 3,
-        "HEAD" => 4,
-        "OPTIONS" => 5,
-        "POST" => 6,
-        "PUT" => 7,
-        "TRACE" => 8,
-        "PATCH" => 9,
-        _ => 99,
     }
 }
 

@@ -24,7 +24,7 @@ use evident_model::{Class, Event};
 use serde_json::{Map, Value};
 
 use super::Shape;
-use super::util::{get_str, parse_time};
+use super::util::{fallback_time, get_str, http_activity, mark_unparsed_time, parse_time};
 use crate::parse::{ParseContext, ParseError, json_object};
 
 /// Does the record look like a WAF log? `webaclId` plus an `httpRequest` object.
@@ -66,11 +66,11 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     }
     let parsed = stamp.and_then(parse_time);
     let time_parsed = stamp.is_none() || parsed.is_some();
-    let time = parsed
-        .or_else(|| obj.get("p_event_time").and_then(parse_time))
-        .unwrap_or_else(|| ctx.received_at_ms());
+    let time = parsed.unwrap_or_else(|| fallback_time(&obj, ctx));
     let method = get_str(request, "httpMethod");
-    let mut e = Event::new(Class::HttpActivity, method.map_or(0, http_activity), time);
+    // Here a method counts in any case (`get` is GET).
+    let activity = method.map_or(0, |m| http_activity(&m.to_ascii_uppercase()));
+    let mut e = Event::new(Class::HttpActivity, activity, time);
     e.set("metadata.product.name", "AWS WAF")
         .set("metadata.product.vendor_name", "AWS");
     e.set_opt("metadata.uid", get_str(request, "requestId"));
@@ -162,26 +162,8 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
         e.set("resources", vec![Value::Object(resource)]);
     }
     e.set("unmapped", Value::Object(obj));
-    if !time_parsed {
-        e.set("unmapped.evident_parse", "time_not_parsed");
-    }
+    mark_unparsed_time(&mut e, time_parsed);
     Ok(vec![e])
-}
-
-/// HTTP Activity id of a request method.
-fn http_activity(method: &str) -> u8 {
-    match method.to_ascii_uppercase().as_str() {
-        "CONNECT" => 1,
-        "DELETE" => 2,
-        "GET" => 3,
-        "HEAD" => 4,
-        "OPTIONS" => 5,
-        "POST" => 6,
-        "PUT" => 7,
-        "TRACE" => 8,
-        "PATCH" => 9,
-        _ => 99,
-    }
 }
 
 /// `action_id`, `action`, `disposition_id`, `disposition` of a WAF action.

@@ -23,7 +23,8 @@ use std::net::IpAddr;
 use evident_model::{Class, Event, Severity, Status};
 use serde_json::{Map, Value};
 
-use super::{Shape, util};
+use super::Shape;
+use super::util::{self, get_ci, get_ci_nonempty_str};
 use crate::parse::{ParseContext, ParseError, json_object};
 
 /// Envelope keys that, beside `operationName`, mark an Azure Monitor record.
@@ -68,14 +69,14 @@ pub(crate) fn detect(shape: &Shape<'_>) -> bool {
         return false;
     };
     operation_name(obj).is_some()
-        && ENVELOPE_KEYS.iter().any(|k| field(obj, k).is_some())
+        && ENVELOPE_KEYS.iter().any(|k| get_ci(obj, k).is_some())
         && !is_entra(obj)
 }
 
 /// Normalizes one activity log or resource log record.
 pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>, ParseError> {
     let obj = json_object(record)?;
-    let operation = match field(&obj, "operationName") {
+    let operation = match get_ci(&obj, "operationName") {
         None | Some(Value::Null) => {
             return Err(ParseError::MissingField {
                 field: "operationName".into(),
@@ -86,7 +87,7 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
             expected: "a string or an object with a string `value`",
         })?,
     };
-    let props = field(&obj, "properties").and_then(Value::as_object);
+    let props = get_ci(&obj, "properties").and_then(Value::as_object);
     let kube = props
         .and_then(|p| p.get("log"))
         .and_then(Value::as_str)
@@ -121,8 +122,9 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
 
 /// A control-plane (Azure Resource Manager) operation.
 fn arm_event(obj: &Map<String, Value>, operation: &str, time: i64) -> Event {
-    let created = text(obj, "resultSignature").is_some_and(|s| s.contains("Created") || s == "201")
-        || matches!(field(obj, "properties.statusCode"), Some(v) if v == "Created" || v == 201);
+    let created = get_ci_nonempty_str(obj, "resultSignature")
+        .is_some_and(|s| s.contains("Created") || s == "201")
+        || matches!(get_ci(obj, "properties.statusCode"), Some(v) if v == "Created" || v == 201);
     let activity = match operation
         .rsplit('/')
         .next()
@@ -140,27 +142,31 @@ fn arm_event(obj: &Map<String, Value>, operation: &str, time: i64) -> Event {
     if let Some((provider, _)) = operation.split_once('/') {
         e.set("api.service.name", provider);
     }
-    let result = text(obj, "resultType").or_else(|| value_text(obj, "status"));
+    let result = get_ci_nonempty_str(obj, "resultType").or_else(|| value_text(obj, "status"));
     if let Some(result) = result {
         e.set_status(result_status(result));
     }
     e.set_opt(
         "status_code",
-        text(obj, "resultSignature").filter(|s| *s != "None"),
+        get_ci_nonempty_str(obj, "resultSignature").filter(|s| *s != "None"),
     );
     e.set_opt(
         "status_detail",
-        text(obj, "resultDescription").or_else(|| value_text(obj, "subStatus")),
+        get_ci_nonempty_str(obj, "resultDescription").or_else(|| value_text(obj, "subStatus")),
     );
     e.set_opt(
         "message",
-        text(obj, "description").or_else(|| text(obj, "properties.message")),
+        get_ci_nonempty_str(obj, "description")
+            .or_else(|| get_ci_nonempty_str(obj, "properties.message")),
     );
-    e.set_opt("metadata.uid", text(obj, "eventDataId"));
-    e.set_opt("http_request.http_method", text(obj, "httpRequest.method"));
+    e.set_opt("metadata.uid", get_ci_nonempty_str(obj, "eventDataId"));
+    e.set_opt(
+        "http_request.http_method",
+        get_ci_nonempty_str(obj, "httpRequest.method"),
+    );
 
-    let claims = field(obj, "identity.claims")
-        .or_else(|| field(obj, "claims"))
+    let claims = get_ci(obj, "identity.claims")
+        .or_else(|| get_ci(obj, "claims"))
         .and_then(Value::as_object);
     let claim = |name: &str| {
         claims
@@ -171,7 +177,7 @@ fn arm_event(obj: &Map<String, Value>, operation: &str, time: i64) -> Event {
     let upn =
         claim("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn").or_else(|| claim("upn"));
     let name = upn
-        .or_else(|| text(obj, "caller"))
+        .or_else(|| get_ci_nonempty_str(obj, "caller"))
         .or_else(|| claim("name"));
     e.set_opt("actor.user.name", name);
     e.set_opt("actor.user.email_addr", name.filter(|n| n.contains('@')));
@@ -185,10 +191,12 @@ fn arm_event(obj: &Map<String, Value>, operation: &str, time: i64) -> Event {
         claim("name").filter(|n| Some(*n) != name),
     );
     e.set_opt("actor.app_uid", claim("appid"));
-    if let Some(ip) = text(obj, "httpRequest.clientIpAddress").or_else(|| claim("ipaddr")) {
+    if let Some(ip) =
+        get_ci_nonempty_str(obj, "httpRequest.clientIpAddress").or_else(|| claim("ipaddr"))
+    {
         set_ip(&mut e, "src_endpoint", ip);
     }
-    if let Some(resource) = text(obj, "resourceId") {
+    if let Some(resource) = get_ci_nonempty_str(obj, "resourceId") {
         let name = resource.rsplit('/').find(|s| !s.is_empty());
         let mut r = serde_json::json!({"uid": resource});
         if let Some(name) = name {
@@ -203,19 +211,15 @@ fn arm_event(obj: &Map<String, Value>, operation: &str, time: i64) -> Event {
 fn storage_event(obj: &Map<String, Value>, operation: &str, time: i64) -> Event {
     let mut e = Event::new(Class::ApiActivity, storage_activity(operation), time);
     e.set("api.operation", operation);
-    let code = field(obj, "statusCode").and_then(|v| match v {
+    let code = get_ci(obj, "statusCode").and_then(|v| match v {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.parse().ok(),
         _ => None,
     });
-    let response = text(obj, "properties.metricResponseType");
+    let response = get_ci_nonempty_str(obj, "properties.metricResponseType");
     match (code, response) {
         (Some(code), _) => {
-            e.set_status(if code < 400 {
-                Status::Success
-            } else {
-                Status::Failure
-            });
+            e.set_status(util::http_status(code));
             e.set("status_code", code.to_string());
         }
         (None, Some("Success")) => {
@@ -228,23 +232,38 @@ fn storage_event(obj: &Map<String, Value>, operation: &str, time: i64) -> Event 
     }
     e.set_opt(
         "status_detail",
-        text(obj, "statusText")
+        get_ci_nonempty_str(obj, "statusText")
             .or(response)
             .filter(|r| *r != "Success"),
     );
-    e.set_opt("api.service.name", text(obj, "properties.serviceType"));
-    e.set_opt("http_request.url.url_string", text(obj, "uri"));
+    e.set_opt(
+        "api.service.name",
+        get_ci_nonempty_str(obj, "properties.serviceType"),
+    );
+    e.set_opt(
+        "http_request.url.url_string",
+        get_ci_nonempty_str(obj, "uri"),
+    );
     e.set_opt(
         "http_request.user_agent",
-        text(obj, "properties.userAgentHeader"),
+        get_ci_nonempty_str(obj, "properties.userAgentHeader"),
     );
-    e.set_opt("actor.user.name", text(obj, "identity.requester.upn"));
-    e.set_opt("actor.user.uid", text(obj, "identity.requester.objectId"));
-    e.set_opt("actor.app_uid", text(obj, "identity.requester.appId"));
-    let object = text(obj, "properties.objectKey");
-    if let Some(uid) = object.or_else(|| text(obj, "resourceId")) {
+    e.set_opt(
+        "actor.user.name",
+        get_ci_nonempty_str(obj, "identity.requester.upn"),
+    );
+    e.set_opt(
+        "actor.user.uid",
+        get_ci_nonempty_str(obj, "identity.requester.objectId"),
+    );
+    e.set_opt(
+        "actor.app_uid",
+        get_ci_nonempty_str(obj, "identity.requester.appId"),
+    );
+    let object = get_ci_nonempty_str(obj, "properties.objectKey");
+    if let Some(uid) = object.or_else(|| get_ci_nonempty_str(obj, "resourceId")) {
         let mut r = serde_json::json!({"uid": uid});
-        if let Some(account) = text(obj, "properties.accountName") {
+        if let Some(account) = get_ci_nonempty_str(obj, "properties.accountName") {
             r["name"] = account.into();
         }
         e.set("resources", vec![r]);
@@ -281,11 +300,7 @@ fn kube_event(log: &Map<String, Value>, time: i64) -> Event {
     e.set_opt("http_request.user_agent", util::get_str(log, "userAgent"));
     e.set_opt("http_request.url.path", util::get_str(log, "requestURI"));
     if let Some(code) = util::get(log, "responseStatus.code").and_then(Value::as_u64) {
-        e.set_status(if code < 400 {
-            Status::Success
-        } else {
-            Status::Failure
-        });
+        e.set_status(util::http_status(code));
         e.set("status_code", code.to_string());
     }
     e.set_opt(
@@ -329,18 +344,21 @@ fn storage_activity(operation: &str) -> u8 {
 /// caller IP, subscription and region.
 pub(super) fn set_envelope(e: &mut Event, obj: &Map<String, Value>) {
     e.set_opt("metadata.log_name", category(obj));
-    e.set_opt("metadata.correlation_uid", text(obj, "correlationId"));
-    if let Some(sev) = field(obj, "level").and_then(level_severity) {
+    e.set_opt(
+        "metadata.correlation_uid",
+        get_ci_nonempty_str(obj, "correlationId"),
+    );
+    if let Some(sev) = get_ci(obj, "level").and_then(level_severity) {
         e.set_severity(sev);
     }
     if e.get("src_endpoint.ip").is_none()
-        && let Some(ip) = text(obj, "callerIpAddress")
+        && let Some(ip) = get_ci_nonempty_str(obj, "callerIpAddress")
     {
         set_ip(e, "src_endpoint", ip);
     }
     e.set("cloud.provider", "Azure");
-    let subscription = text(obj, "subscriptionId").or_else(|| {
-        let resource = text(obj, "resourceId")?;
+    let subscription = get_ci_nonempty_str(obj, "subscriptionId").or_else(|| {
+        let resource = get_ci_nonempty_str(obj, "resourceId")?;
         let mut parts = resource.split('/');
         parts.find(|p| p.eq_ignore_ascii_case("subscriptions"))?;
         parts.next().filter(|s| !s.is_empty())
@@ -348,7 +366,7 @@ pub(super) fn set_envelope(e: &mut Event, obj: &Map<String, Value>) {
     e.set_opt("cloud.account.uid", subscription);
     if !is_entra(obj) {
         // Entra ID records put the sign-in country here, not a region.
-        e.set_opt("cloud.region", text(obj, "location"));
+        e.set_opt("cloud.region", get_ci_nonempty_str(obj, "location"));
     }
 }
 
@@ -356,11 +374,11 @@ pub(super) fn set_envelope(e: &mut Event, obj: &Map<String, Value>) {
 /// `Microsoft.aadiam` resource, or directory-audit properties.
 pub(super) fn is_entra(obj: &Map<String, Value>) -> bool {
     category(obj).is_some_and(|c| ENTRA_CATEGORIES.iter().any(|e| e.eq_ignore_ascii_case(c)))
-        || text(obj, "resourceId").is_some_and(|r| {
+        || get_ci_nonempty_str(obj, "resourceId").is_some_and(|r| {
             r.to_ascii_lowercase()
                 .contains("/providers/microsoft.aadiam")
         })
-        || field(obj, "properties")
+        || get_ci(obj, "properties")
             .and_then(Value::as_object)
             .is_some_and(|p| {
                 [
@@ -388,7 +406,7 @@ pub(super) fn category(obj: &Map<String, Value>) -> Option<&str> {
 pub(super) fn envelope_time(obj: &Map<String, Value>) -> Option<i64> {
     ["time", "eventTimestamp"]
         .iter()
-        .find_map(|k| field(obj, k).and_then(util::parse_time))
+        .find_map(|k| get_ci(obj, k).and_then(util::parse_time))
 }
 
 /// OCSF status of an Azure result (`Success`, `Succeeded`, `Failure`, `Failed`, `Start`…).
@@ -419,34 +437,9 @@ pub(super) fn set_ip(e: &mut Event, prefix: &str, addr: &str) {
     }
 }
 
-/// The value at a dotted path, the first key matched case-insensitively (some exports
-/// lower-case the envelope keys: `operationname`, `calleripaddress`).
-pub(super) fn field<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let (head, rest) = match path.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (path, None),
-    };
-    let top = obj.get(head).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(head))
-            .map(|(_, v)| v)
-    })?;
-    match rest {
-        None => Some(top),
-        Some(rest) => util::get(top.as_object()?, rest),
-    }
-}
-
-/// A non-empty string at a dotted path (first key case-insensitive).
-pub(super) fn text<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
-    field(obj, path)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-}
-
 /// A string field, or the `value` of a `{value, localizedValue}` object.
 fn value_text<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    match field(obj, key)? {
+    match get_ci(obj, key)? {
         Value::String(s) => Some(s.as_str()),
         Value::Object(o) => o.get("value").and_then(Value::as_str),
         _ => None,

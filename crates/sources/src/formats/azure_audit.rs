@@ -22,12 +22,13 @@
 //! the `Group` target (or the group named in the user's modified properties) is `group`.
 //! The whole vendor object is kept in `unmapped`.
 
-use evident_model::{Class, Event};
+use evident_model::Event;
 use serde_json::{Map, Value};
 
 use super::Shape;
-use super::azure_activity::{self, field, is_entra, operation_name, text};
+use super::azure_activity::{self, is_entra, operation_name};
 use super::entra_signin;
+use super::util::{IdentityKind, get_ci, get_ci_nonempty_str, target_resources};
 use crate::parse::{ParseContext, ParseError, json_object};
 
 /// Does the record look like an Entra ID audit record? A record of the Entra ID diagnostic
@@ -60,16 +61,16 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
 /// The event of a directory audit record, bare or in its envelope.
 fn audit_event(obj: &Map<String, Value>, ctx: &ParseContext<'_>) -> Result<Event, ParseError> {
     let envelope = operation_name(obj);
-    let inner = match field(obj, "properties") {
+    let inner = match get_ci(obj, "properties") {
         Some(Value::Object(p)) if envelope.is_some() => p,
         _ => obj,
     };
-    let Some(activity_name) = text(inner, "activityDisplayName")
+    let Some(activity_name) = get_ci_nonempty_str(inner, "activityDisplayName")
         .or(envelope)
-        .or_else(|| text(inner, "operationName"))
+        .or_else(|| get_ci_nonempty_str(inner, "operationName"))
     else {
         return Err(ParseError::MissingField {
-            field: if envelope.is_some() || field(obj, "properties").is_some() {
+            field: if envelope.is_some() || get_ci(obj, "properties").is_some() {
                 "operationName"
             } else {
                 "activityDisplayName"
@@ -90,64 +91,81 @@ fn audit_event(obj: &Map<String, Value>, ctx: &ParseContext<'_>) -> Result<Event
     let user = targets
         .iter()
         .copied()
-        .find(|t| text(t, "type").is_some_and(|k| k.eq_ignore_ascii_case("User")));
-    let kind = Kind::of(activity_name, text(inner, "operationType"), user);
+        .find(|t| get_ci_nonempty_str(t, "type").is_some_and(|k| k.eq_ignore_ascii_case("User")));
+    let kind = classify(
+        activity_name,
+        get_ci_nonempty_str(inner, "operationType"),
+        user,
+    );
 
     let mut e = Event::new(kind.class(), kind.activity(), time);
     e.set("metadata.product.name", "Microsoft Entra ID")
         .set("metadata.product.vendor_name", "Microsoft");
-    e.set_opt("metadata.uid", text(inner, "id"));
+    e.set_opt("metadata.uid", get_ci_nonempty_str(inner, "id"));
     e.set("api.operation", activity_name);
     e.set("message", activity_name);
-    e.set_opt("api.service.name", text(inner, "loggedByService"));
-    let result = text(inner, "result")
-        .or_else(|| text(obj, "resultType"))
-        .or_else(|| text(obj, "result"));
+    e.set_opt(
+        "api.service.name",
+        get_ci_nonempty_str(inner, "loggedByService"),
+    );
+    let result = get_ci_nonempty_str(inner, "result")
+        .or_else(|| get_ci_nonempty_str(obj, "resultType"))
+        .or_else(|| get_ci_nonempty_str(obj, "result"));
     if let Some(result) = result {
         e.set_status(azure_activity::result_status(result));
     }
-    e.set_opt("status_detail", text(inner, "resultReason"));
+    e.set_opt("status_detail", get_ci_nonempty_str(inner, "resultReason"));
 
-    if let Some(by) = field(inner, "initiatedBy.user").and_then(Value::as_object) {
-        let upn = text(by, "userPrincipalName");
-        e.set_opt("actor.user.name", upn.or_else(|| text(by, "displayName")));
+    if let Some(by) = get_ci(inner, "initiatedBy.user").and_then(Value::as_object) {
+        let upn = get_ci_nonempty_str(by, "userPrincipalName");
+        e.set_opt(
+            "actor.user.name",
+            upn.or_else(|| get_ci_nonempty_str(by, "displayName")),
+        );
         e.set_opt("actor.user.email_addr", upn.filter(|u| u.contains('@')));
-        e.set_opt("actor.user.uid", text(by, "id"));
-        e.set_opt("actor.user.full_name", text(by, "displayName"));
-        if let Some(ip) = text(by, "ipAddress") {
+        e.set_opt("actor.user.uid", get_ci_nonempty_str(by, "id"));
+        e.set_opt(
+            "actor.user.full_name",
+            get_ci_nonempty_str(by, "displayName"),
+        );
+        if let Some(ip) = get_ci_nonempty_str(by, "ipAddress") {
             azure_activity::set_ip(&mut e, "src_endpoint", ip);
         }
     }
-    if let Some(app) = field(inner, "initiatedBy.app").and_then(Value::as_object) {
+    if let Some(app) = get_ci(inner, "initiatedBy.app").and_then(Value::as_object) {
         e.set_opt(
             "actor.app_name",
-            text(app, "displayName").or_else(|| text(app, "servicePrincipalName")),
+            get_ci_nonempty_str(app, "displayName")
+                .or_else(|| get_ci_nonempty_str(app, "servicePrincipalName")),
         );
-        e.set_opt("actor.app_uid", text(app, "appId"));
+        e.set_opt("actor.app_uid", get_ci_nonempty_str(app, "appId"));
     }
 
-    if !matches!(kind, Kind::Api(_))
+    if !matches!(kind, IdentityKind::ApiActivity(_))
         && let Some(user) = user
     {
-        let upn = text(user, "userPrincipalName");
-        e.set_opt("user.name", upn.or_else(|| text(user, "displayName")));
+        let upn = get_ci_nonempty_str(user, "userPrincipalName");
+        e.set_opt(
+            "user.name",
+            upn.or_else(|| get_ci_nonempty_str(user, "displayName")),
+        );
         e.set_opt("user.email_addr", upn.filter(|u| u.contains('@')));
-        e.set_opt("user.uid", text(user, "id"));
-        e.set_opt("user.full_name", text(user, "displayName"));
+        e.set_opt("user.uid", get_ci_nonempty_str(user, "id"));
+        e.set_opt("user.full_name", get_ci_nonempty_str(user, "displayName"));
     }
-    if let Kind::Group(activity) = kind {
-        let group = targets
-            .iter()
-            .find(|t| text(t, "type").is_some_and(|k| k.eq_ignore_ascii_case("Group")));
+    if let IdentityKind::GroupManagement(activity) = kind {
+        let group = targets.iter().find(|t| {
+            get_ci_nonempty_str(t, "type").is_some_and(|k| k.eq_ignore_ascii_case("Group"))
+        });
         let name = group
-            .and_then(|g| text(g, "displayName"))
+            .and_then(|g| get_ci_nonempty_str(g, "displayName"))
             .map(str::to_owned)
             .or_else(|| user.and_then(|u| modified(u, "Group.DisplayName")));
         e.set_opt("group.name", name);
         e.set_opt(
             "group.uid",
             group
-                .and_then(|g| text(g, "id"))
+                .and_then(|g| get_ci_nonempty_str(g, "id"))
                 .map(str::to_owned)
                 .or_else(|| user.and_then(|u| modified(u, "Group.ObjectID"))),
         );
@@ -158,104 +176,75 @@ fn audit_event(obj: &Map<String, Value>, ctx: &ParseContext<'_>) -> Result<Event
             );
         }
     }
-    if matches!(kind, Kind::Api(_)) && !targets.is_empty() {
-        let resources: Vec<Value> = targets
-            .iter()
-            .map(|t| {
-                let mut r = Map::new();
-                for (from, to) in [("id", "uid"), ("displayName", "name"), ("type", "type")] {
-                    if let Some(v) = text(t, from) {
-                        r.insert(to.into(), v.into());
-                    }
-                }
-                Value::Object(r)
-            })
-            .collect();
-        e.set("resources", resources);
+    if matches!(kind, IdentityKind::ApiActivity(_)) && !targets.is_empty() {
+        e.set("resources", target_resources(&targets));
     }
     if envelope.is_some() {
         azure_activity::set_envelope(&mut e, obj);
     } else {
         e.set("cloud.provider", "Azure");
-        e.set_opt("metadata.correlation_uid", text(inner, "correlationId"));
+        e.set_opt(
+            "metadata.correlation_uid",
+            get_ci_nonempty_str(inner, "correlationId"),
+        );
     }
     Ok(e)
 }
 
-/// The OCSF class and activity of an audit activity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Account(u8),
-    Group(u8),
-    Api(u8),
-}
-
-impl Kind {
-    /// Classifies an activity by name (`operationType` and the user target's modified
-    /// properties settle `Update user` and the fallback).
-    fn of(name: &str, operation_type: Option<&str>, user: Option<&Map<String, Value>>) -> Kind {
-        let lower = name.to_ascii_lowercase();
-        match lower.as_str() {
-            "add user" | "invite external user" => Kind::Account(1),
-            "delete user" | "hard delete user" => Kind::Account(6),
-            "restore user" | "enable account" => Kind::Account(2),
-            "disable account" => Kind::Account(5),
-            "update user" => match user.and_then(|u| modified(u, "AccountEnabled")).as_deref() {
-                Some(v) if v.contains("false") => Kind::Account(5),
-                Some(v) if v.contains("true") => Kind::Account(2),
-                _ => Kind::Api(3),
-            },
-            "reset password (by admin)"
-            | "reset user password"
-            | "reset password (self-service)"
-            | "reset password" => Kind::Account(4),
-            "change user password" | "change password (self-service)" => Kind::Account(3),
-            "user registered security info"
-            | "user registered all required security info"
-            | "admin registered security info" => Kind::Account(10),
-            "user deleted security info" | "admin deleted security info" => Kind::Account(11),
-            "add member to group" => Kind::Group(3),
-            "remove member from group" => Kind::Group(4),
-            "add group" => Kind::Group(6),
-            "delete group" | "hard delete group" => Kind::Group(5),
-            "add owner to group" | "add role assignment" => Kind::Group(1),
-            "remove owner from group" | "delete role assignment" | "remove role assignment" => {
-                Kind::Group(2)
-            }
-            l if l.starts_with("user has elevated their access") => Kind::Group(1),
-            l if l.contains("member to role") => Kind::Group(1),
-            l if l.contains("member from role") => Kind::Group(2),
-            l => Kind::Api(
-                match operation_type.map(str::to_ascii_lowercase).as_deref() {
-                    Some("add") => 1,
-                    Some("update") => 3,
-                    Some("delete") => 4,
-                    _ => match l.split(' ').next().unwrap_or("") {
-                        "add" | "create" | "invite" | "register" => 1,
-                        "get" | "list" | "read" => 2,
-                        "update" | "set" | "change" | "enable" | "disable" | "reset" => 3,
-                        "delete" | "remove" | "hard" => 4,
-                        _ => 99,
-                    },
+/// The OCSF class and activity of an audit activity, by name (`operationType` and the user
+/// target's modified properties settle `Update user` and the fallback).
+fn classify(
+    name: &str,
+    operation_type: Option<&str>,
+    user: Option<&Map<String, Value>>,
+) -> IdentityKind {
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "add user" | "invite external user" => IdentityKind::AccountChange(1),
+        "delete user" | "hard delete user" => IdentityKind::AccountChange(6),
+        "restore user" | "enable account" => IdentityKind::AccountChange(2),
+        "disable account" => IdentityKind::AccountChange(5),
+        "update user" => match user.and_then(|u| modified(u, "AccountEnabled")).as_deref() {
+            Some(v) if v.contains("false") => IdentityKind::AccountChange(5),
+            Some(v) if v.contains("true") => IdentityKind::AccountChange(2),
+            _ => IdentityKind::ApiActivity(3),
+        },
+        "reset password (by admin)"
+        | "reset user password"
+        | "reset password (self-service)"
+        | "reset password" => IdentityKind::AccountChange(4),
+        "change user password" | "change password (self-service)" => IdentityKind::AccountChange(3),
+        "user registered security info"
+        | "user registered all required security info"
+        | "admin registered security info" => IdentityKind::AccountChange(10),
+        "user deleted security info" | "admin deleted security info" => {
+            IdentityKind::AccountChange(11)
+        }
+        "add member to group" => IdentityKind::GroupManagement(3),
+        "remove member from group" => IdentityKind::GroupManagement(4),
+        "add group" => IdentityKind::GroupManagement(6),
+        "delete group" | "hard delete group" => IdentityKind::GroupManagement(5),
+        "add owner to group" | "add role assignment" => IdentityKind::GroupManagement(1),
+        "remove owner from group" | "delete role assignment" | "remove role assignment" => {
+            IdentityKind::GroupManagement(2)
+        }
+        l if l.starts_with("user has elevated their access") => IdentityKind::GroupManagement(1),
+        l if l.contains("member to role") => IdentityKind::GroupManagement(1),
+        l if l.contains("member from role") => IdentityKind::GroupManagement(2),
+        l => IdentityKind::ApiActivity(
+            match operation_type.map(str::to_ascii_lowercase).as_deref() {
+                Some("add") => 1,
+                Some("update") => 3,
+                Some("delete") => 4,
+                _ => match l.split(' ').next().unwrap_or("") {
+                    "add" | "create" | "invite" | "register" => 1,
+                    "get" | "list" | "read" => 2,
+                    "update" | "set" | "change" | "enable" | "disable" | "reset" => 3,
+                    "delete" | "remove" | "hard" => 4,
+                    _ => 99,
                 },
-            ),
-        }
-    }
-
-    /// The OCSF class.
-    fn class(self) -> Class {
-        match self {
-            Kind::Account(_) => Class::AccountChange,
-            Kind::Group(_) => Class::GroupManagement,
-            Kind::Api(_) => Class::ApiActivity,
-        }
-    }
-
-    /// The OCSF `activity_id`.
-    fn activity(self) -> u8 {
-        match self {
-            Kind::Account(a) | Kind::Group(a) | Kind::Api(a) => a,
-        }
+            },
+        ),
     }
 }
 
@@ -281,8 +270,10 @@ fn privilege(
         .or_else(|| {
             targets
                 .iter()
-                .find(|t| text(t, "type").is_some_and(|k| k.eq_ignore_ascii_case("Role")))
-                .and_then(|t| text(t, "displayName"))
+                .find(|t| {
+                    get_ci_nonempty_str(t, "type").is_some_and(|k| k.eq_ignore_ascii_case("Role"))
+                })
+                .and_then(|t| get_ci_nonempty_str(t, "displayName"))
                 .map(str::to_owned)
         })
         .or_else(|| {
@@ -292,9 +283,10 @@ fn privilege(
                 .iter()
                 .filter_map(Value::as_object)
                 .find(|d| {
-                    text(d, "key").is_some_and(|k| k == "RoleName" || k == "RoleDefinitionName")
+                    get_ci_nonempty_str(d, "key")
+                        .is_some_and(|k| k == "RoleName" || k == "RoleDefinitionName")
                 })
-                .and_then(|d| text(d, "value"))
+                .and_then(|d| get_ci_nonempty_str(d, "value"))
                 .map(str::to_owned)
         })
 }
@@ -307,8 +299,9 @@ fn modified(target: &Map<String, Value>, property: &str) -> Option<String> {
         .and_then(Value::as_array)?
         .iter()
         .filter_map(Value::as_object)
-        .find(|p| text(p, "displayName") == Some(property))?;
-    let value = text(entry, "newValue").or_else(|| text(entry, "oldValue"))?;
+        .find(|p| get_ci_nonempty_str(p, "displayName") == Some(property))?;
+    let value = get_ci_nonempty_str(entry, "newValue")
+        .or_else(|| get_ci_nonempty_str(entry, "oldValue"))?;
     let value = value.trim().trim_matches('"').trim();
     (!value.is_empty()).then(|| value.to_owned())
 }

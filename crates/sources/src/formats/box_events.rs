@@ -65,64 +65,74 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     e.set("metadata.product.vendor_name", "Box");
     e.set("metadata.log_name", "admin_logs");
     e.set("metadata.event_code", event_type);
-    e.set_opt("metadata.uid", str_at(&obj, "event_id"));
+    e.set_opt("metadata.uid", util::get_nonempty_str(&obj, "event_id"));
     if let Some(s) = status {
         e.set_status(s);
     }
     let created_by = obj.get("created_by").and_then(Value::as_object);
+    // A Box user's `login` is its email address.
     if let Some(u) = created_by {
-        set_user(&mut e, "actor.user", u, "id", "name", "login");
+        util::set_user(&mut e, "actor.user", u, "id", "name", "login");
     }
-    e.set_opt("actor.session.uid", str_at(&obj, "session_id"));
-    e.set_opt("src_endpoint.ip", str_at(&obj, "ip_address"));
+    e.set_opt(
+        "actor.session.uid",
+        util::get_nonempty_str(&obj, "session_id"),
+    );
+    e.set_opt(
+        "src_endpoint.ip",
+        util::get_nonempty_str(&obj, "ip_address"),
+    );
 
     let source = obj.get("source").and_then(Value::as_object);
-    let source_type = source.and_then(|s| str_at(s, "type"));
+    let source_type = source.and_then(|s| util::get_nonempty_str(s, "type"));
     match class {
         Class::Authentication => {
             if let Some(u) = created_by {
-                set_user(&mut e, "user", u, "id", "name", "login");
+                util::set_user(&mut e, "user", u, "id", "name", "login");
             }
         }
         Class::AccountChange => {
             if let Some(s) = source.filter(|_| source_type == Some("user")) {
-                set_user(&mut e, "user", s, "id", "name", "login");
+                util::set_user(&mut e, "user", s, "id", "name", "login");
             }
         }
         Class::GroupManagement => {
             if let Some(s) = source {
                 if source_type == Some("group") {
-                    e.set_opt("group.uid", str_at(s, "id"));
-                    e.set_opt("group.name", str_at(s, "name"));
+                    e.set_opt("group.uid", util::get_nonempty_str(s, "id"));
+                    e.set_opt("group.name", util::get_nonempty_str(s, "name"));
                 } else {
-                    e.set_opt("group.uid", str_at(s, "group_id"));
-                    e.set_opt("group.name", str_at(s, "group_name"));
+                    e.set_opt("group.uid", util::get_nonempty_str(s, "group_id"));
+                    e.set_opt("group.name", util::get_nonempty_str(s, "group_name"));
                 }
                 if source_type == Some("user") {
-                    set_user(&mut e, "user", s, "id", "name", "login");
+                    util::set_user(&mut e, "user", s, "id", "name", "login");
                 } else {
-                    set_user(&mut e, "user", s, "user_id", "user_name", "user_login");
+                    util::set_user(&mut e, "user", s, "user_id", "user_name", "user_login");
                 }
             }
         }
         Class::DetectionFinding => {
             e.set(
                 "finding_info.uid",
-                str_at(&obj, "event_id").unwrap_or(event_type),
+                util::get_nonempty_str(&obj, "event_id").unwrap_or(event_type),
             );
             let alert = details
                 .as_ref()
                 .and_then(|d| d.get("shield_alert"))
                 .and_then(Value::as_object);
             if let Some(alert) = alert {
-                let category = str_at(alert, "rule_category").unwrap_or("alert");
+                let category = util::get_nonempty_str(alert, "rule_category").unwrap_or("alert");
                 e.set("finding_info.title", format!("Box Shield: {category}"));
                 e.set("finding_info.types", vec![category.to_owned()]);
                 e.set_opt(
                     "finding_info.desc",
-                    str_at(alert, "alert_summary.description"),
+                    util::get_nonempty_str(alert, "alert_summary.description"),
                 );
-                e.set_opt("user.email_addr", str_at(alert, "user.email"));
+                e.set_opt(
+                    "user.email_addr",
+                    util::get_nonempty_str(alert, "user.email"),
+                );
                 let risk = alert.get("risk_score").and_then(Value::as_i64).unwrap_or(0);
                 e.set_severity(match risk {
                     90.. => Severity::Critical,
@@ -192,21 +202,6 @@ fn classify(event_type: &str) -> (Class, u8, Option<Status>) {
     }
 }
 
-/// Sets `<prefix>.{uid,name,email_addr}` from the named keys of a Box object (the `login`
-/// of a Box user is its email address).
-fn set_user(
-    e: &mut Event,
-    prefix: &str,
-    src: &Map<String, Value>,
-    uid: &str,
-    name: &str,
-    login: &str,
-) {
-    e.set_opt(&format!("{prefix}.uid"), str_at(src, uid));
-    e.set_opt(&format!("{prefix}.name"), str_at(src, name));
-    e.set_opt(&format!("{prefix}.email_addr"), str_at(src, login));
-}
-
 /// Sets `resources` to the file, folder or other item an event's `source` names.
 fn set_resource(e: &mut Event, source: Option<&Map<String, Value>>) {
     let Some(s) = source else {
@@ -214,12 +209,16 @@ fn set_resource(e: &mut Event, source: Option<&Map<String, Value>>) {
     };
     let (uid, name, kind) = if s.contains_key("item_id") || s.contains_key("item_name") {
         (
-            str_at(s, "item_id"),
-            str_at(s, "item_name"),
-            str_at(s, "item_type"),
+            util::get_nonempty_str(s, "item_id"),
+            util::get_nonempty_str(s, "item_name"),
+            util::get_nonempty_str(s, "item_type"),
         )
     } else {
-        (str_at(s, "id"), str_at(s, "name"), str_at(s, "type"))
+        (
+            util::get_nonempty_str(s, "id"),
+            util::get_nonempty_str(s, "name"),
+            util::get_nonempty_str(s, "type"),
+        )
     };
     let mut r = Map::new();
     for (k, v) in [("uid", uid), ("name", name), ("type", kind)] {
@@ -230,9 +229,4 @@ fn set_resource(e: &mut Event, source: Option<&Map<String, Value>>) {
     if !r.is_empty() {
         e.set("resources", json!([r]));
     }
-}
-
-/// A non-empty string at a dotted path.
-fn str_at<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
-    util::get_str(obj, path).filter(|s| !s.is_empty())
 }

@@ -50,12 +50,8 @@ use evident_model::{Class, Event, Status};
 use serde_json::{Map, Value};
 
 use super::Shape;
-use super::util::parse_time;
+use super::util::{arn_tail, fallback_time, mark_unparsed_time, parse_time};
 use crate::parse::{ParseContext, ParseError, json_object};
-
-/// `unmapped.evident_parse` of a record whose time field is present but not a time (Panther
-/// rows have `"redacted"`): the event keeps the receive time rather than being lost.
-const TIME_NOT_PARSED: &str = "time_not_parsed";
 
 /// Top-level keys that, beside `eventName`, mark a CloudTrail record (camel case as AWS
 /// writes them, lower case as some Panther rows have them).
@@ -87,9 +83,7 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     let obj = json_object(record)?;
     let (mut event, time_parsed) = normalize(&obj, ctx)?;
     event.set("unmapped", Value::Object(obj));
-    if !time_parsed {
-        event.set("unmapped.evident_parse", TIME_NOT_PARSED);
-    }
+    mark_unparsed_time(&mut event, time_parsed);
     Ok(vec![event])
 }
 
@@ -494,22 +488,6 @@ fn source_endpoint(addr: &str) -> Option<Map<String, Value>> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
     is_host.then(|| object([("domain", addr.into())]))
-}
-
-/// The last part of an ARN: after the last `/`, else after the last `:`
-/// (`arn:aws:iam::123456789012:root` → `root`).
-fn arn_tail(arn: &str) -> &str {
-    arn.rsplit_once('/')
-        .or_else(|| arn.rsplit_once(':'))
-        .map_or(arn, |(_, tail)| tail)
-}
-
-/// Event time of a record without `eventTime`: Panther's `p_event_time`, else the receive
-/// time.
-fn fallback_time(obj: &Map<String, Value>, ctx: &ParseContext<'_>) -> i64 {
-    obj.get("p_event_time")
-        .and_then(parse_time)
-        .unwrap_or_else(|| ctx.received_at_ms())
 }
 
 /// A top-level field under its CloudTrail name or Panther's lower-case one.

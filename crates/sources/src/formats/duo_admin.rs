@@ -16,7 +16,7 @@
 //!   Delete, else Other).
 
 use evident_model::{Class, Event, Status};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Shape, util};
 use crate::parse::{self, ParseContext, ParseError};
@@ -49,16 +49,20 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
         .iter()
         .find_map(|k| obj.get(*k).and_then(util::parse_time))
         .unwrap_or_else(|| ctx.received_at_ms());
-    let admin = str_at(&obj, "username");
-    let target = str_at(&obj, "object");
-    let raw_description = str_at(&obj, "description");
+    let admin = util::get_nonempty_str(&obj, "username");
+    let target = util::get_nonempty_str(&obj, "object");
+    let raw_description = util::get_nonempty_str(&obj, "description");
     let description = raw_description
         .and_then(|d| serde_json::from_str::<Value>(d).ok())
         .and_then(|v| match v {
             Value::Object(m) => Some(m),
             _ => None,
         });
-    let detail = |k: &str| description.as_ref().and_then(|d| str_at(d, k));
+    let detail = |k: &str| {
+        description
+            .as_ref()
+            .and_then(|d| util::get_nonempty_str(d, k))
+    };
 
     let (class, activity, status) = classify(action, detail("status"));
     let mut e = Event::new(class, activity, time);
@@ -155,9 +159,4 @@ fn verb_activity(action: &str) -> u8 {
             _ => None,
         })
         .unwrap_or(99)
-}
-
-/// A non-empty string at a dotted path.
-fn str_at<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
-    util::get_str(obj, path).filter(|s| !s.is_empty())
 }

@@ -11,7 +11,7 @@
 //! (3001), activity MFA Factor Enable.
 
 use evident_model::{Class, Event, Severity, Status};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Shape, util};
 use crate::parse::{self, ParseContext, ParseError};
@@ -52,7 +52,7 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     e.set("metadata.product.name", "Duo");
     e.set("metadata.product.vendor_name", "Cisco");
     e.set("metadata.log_name", "authentication");
-    e.set_opt("metadata.uid", str_at(&obj, "txid"));
+    e.set_opt("metadata.uid", util::get_nonempty_str(&obj, "txid"));
     let result_lc = result.to_ascii_lowercase();
     e.set_status(if result_lc == "success" {
         Status::Success
@@ -62,14 +62,15 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     if result_lc == "fraud" {
         e.set_severity(Severity::High);
     }
-    e.set_opt("status_detail", str_at(&obj, "reason"));
+    e.set_opt("status_detail", util::get_nonempty_str(&obj, "reason"));
 
     e.set_opt(
         "user.name",
-        str_at(&obj, "user.name").or_else(|| str_at(&obj, "username")),
+        util::get_nonempty_str(&obj, "user.name")
+            .or_else(|| util::get_nonempty_str(&obj, "username")),
     );
-    e.set_opt("user.uid", str_at(&obj, "user.key"));
-    e.set_opt("user.email_addr", str_at(&obj, "email"));
+    e.set_opt("user.uid", util::get_nonempty_str(&obj, "user.key"));
+    e.set_opt("user.email_addr", util::get_nonempty_str(&obj, "email"));
     if let Some(groups) = util::get(&obj, "user.groups").and_then(Value::as_array) {
         let groups: Vec<Value> = groups
             .iter()
@@ -83,11 +84,12 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
 
     e.set_opt(
         "src_endpoint.ip",
-        str_at(&obj, "access_device.ip").or_else(|| str_at(&obj, "ip")),
+        util::get_nonempty_str(&obj, "access_device.ip")
+            .or_else(|| util::get_nonempty_str(&obj, "ip")),
     );
     e.set_opt(
         "src_endpoint.hostname",
-        str_at(&obj, "access_device.hostname"),
+        util::get_nonempty_str(&obj, "access_device.hostname"),
     );
     let location = if obj.get("access_device").is_some() {
         "access_device.location"
@@ -96,29 +98,28 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     };
     e.set_opt(
         "src_endpoint.location.city",
-        str_at(&obj, &format!("{location}.city")),
+        util::get_nonempty_str(&obj, &format!("{location}.city")),
     );
     e.set_opt(
         "src_endpoint.location.region",
-        str_at(&obj, &format!("{location}.state")),
+        util::get_nonempty_str(&obj, &format!("{location}.state")),
     );
     e.set_opt(
         "src_endpoint.location.country",
-        str_at(&obj, &format!("{location}.country")),
+        util::get_nonempty_str(&obj, &format!("{location}.country")),
     );
 
     if !enrollment {
         e.set_opt(
             "service.name",
-            str_at(&obj, "application.name").or_else(|| str_at(&obj, "integration")),
+            util::get_nonempty_str(&obj, "application.name")
+                .or_else(|| util::get_nonempty_str(&obj, "integration")),
         );
-        e.set_opt("service.uid", str_at(&obj, "application.key"));
+        e.set_opt(
+            "service.uid",
+            util::get_nonempty_str(&obj, "application.key"),
+        );
     }
     e.set("unmapped", Value::Object(obj));
     Ok(vec![e])
-}
-
-/// A non-empty string at a dotted path.
-fn str_at<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
-    util::get_str(obj, path).filter(|s| !s.is_empty())
 }

@@ -19,7 +19,8 @@ use evident_model::{Class, Event, Severity, Status};
 use serde_json::{Map, Value};
 
 use super::Shape;
-use super::azure_activity::{self, SIGN_IN_CATEGORIES, category, field, text};
+use super::azure_activity::{self, SIGN_IN_CATEGORIES, category};
+use super::util::{get_ci, get_ci_nonempty_str};
 use crate::parse::{ParseContext, ParseError, json_object};
 
 /// Does the record look like a sign-in? A bare Graph `signIn` (`createdDateTime`, the user
@@ -50,7 +51,7 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
 /// Is this the Azure Monitor envelope of a sign-in category?
 pub(super) fn is_sign_in_envelope(obj: &Map<String, Value>) -> bool {
     category(obj).is_some_and(|c| SIGN_IN_CATEGORIES.iter().any(|s| s.eq_ignore_ascii_case(c)))
-        && field(obj, "properties").is_some_and(Value::is_object)
+        && get_ci(obj, "properties").is_some_and(Value::is_object)
 }
 
 /// The Authentication event of a sign-in record, bare or in its envelope (without
@@ -61,7 +62,7 @@ pub(super) fn sign_in_event(
 ) -> Result<Event, ParseError> {
     let wrapped = is_sign_in_envelope(obj);
     let inner = if wrapped {
-        field(obj, "properties")
+        get_ci(obj, "properties")
             .and_then(Value::as_object)
             .unwrap_or(obj)
     } else {
@@ -75,11 +76,11 @@ pub(super) fn sign_in_event(
     let mut e = Event::new(Class::Authentication, 1, time);
     e.set("metadata.product.name", "Microsoft Entra ID")
         .set("metadata.product.vendor_name", "Microsoft");
-    e.set_opt("metadata.uid", text(inner, "id"));
+    e.set_opt("metadata.uid", get_ci_nonempty_str(inner, "id"));
 
     match inner.get("status") {
         None | Some(Value::Null) => {
-            let result = match field(obj, "resultType").filter(|_| wrapped) {
+            let result = match get_ci(obj, "resultType").filter(|_| wrapped) {
                 Some(Value::String(s)) => Some(s.clone()),
                 Some(Value::Number(n)) => Some(n.to_string()),
                 _ => None,
@@ -109,7 +110,10 @@ pub(super) fn sign_in_event(
                     e.set_status(Status::Failure);
                     e.set("status_code", code.to_string());
                     // Graph fills `failureReason` with "Other." on success too.
-                    e.set_opt("status_detail", text(status, "failureReason"));
+                    e.set_opt(
+                        "status_detail",
+                        get_ci_nonempty_str(status, "failureReason"),
+                    );
                 }
                 None => {}
             }
@@ -127,31 +131,43 @@ pub(super) fn sign_in_event(
         }
     }
 
-    let upn = text(inner, "userPrincipalName");
-    match upn.or_else(|| text(inner, "userId")) {
+    let upn = get_ci_nonempty_str(inner, "userPrincipalName");
+    match upn.or_else(|| get_ci_nonempty_str(inner, "userId")) {
         Some(_) => {
             e.set_opt("user.name", upn);
             e.set_opt("user.email_addr", upn.filter(|u| u.contains('@')));
-            e.set_opt("user.uid", text(inner, "userId"));
-            e.set_opt("user.full_name", text(inner, "userDisplayName"));
+            e.set_opt("user.uid", get_ci_nonempty_str(inner, "userId"));
+            e.set_opt(
+                "user.full_name",
+                get_ci_nonempty_str(inner, "userDisplayName"),
+            );
         }
         None => {
-            e.set_opt("user.name", text(inner, "servicePrincipalName"));
-            e.set_opt("user.uid", text(inner, "servicePrincipalId"));
+            e.set_opt(
+                "user.name",
+                get_ci_nonempty_str(inner, "servicePrincipalName"),
+            );
+            e.set_opt("user.uid", get_ci_nonempty_str(inner, "servicePrincipalId"));
         }
     }
-    if let Some(ip) = text(inner, "ipAddress") {
+    if let Some(ip) = get_ci_nonempty_str(inner, "ipAddress") {
         azure_activity::set_ip(&mut e, "src_endpoint", ip);
     }
     if let Some(location) = inner.get("location").and_then(Value::as_object) {
-        e.set_opt("src_endpoint.location.city", text(location, "city"));
-        e.set_opt("src_endpoint.location.region", text(location, "state"));
+        e.set_opt(
+            "src_endpoint.location.city",
+            get_ci_nonempty_str(location, "city"),
+        );
+        e.set_opt(
+            "src_endpoint.location.region",
+            get_ci_nonempty_str(location, "state"),
+        );
         e.set_opt(
             "src_endpoint.location.country",
-            text(location, "countryOrRegion"),
+            get_ci_nonempty_str(location, "countryOrRegion"),
         );
     }
-    match text(inner, "authenticationRequirement") {
+    match get_ci_nonempty_str(inner, "authenticationRequirement") {
         Some("multiFactorAuthentication") => {
             e.set("is_mfa", true);
         }
@@ -159,34 +175,46 @@ pub(super) fn sign_in_event(
             e.set("is_mfa", false);
         }
         _ => {
-            if text(inner, "mfaDetail.authMethod").is_some() {
+            if get_ci_nonempty_str(inner, "mfaDetail.authMethod").is_some() {
                 e.set("is_mfa", true);
             }
         }
     }
-    e.set_opt("service.name", text(inner, "appDisplayName"));
-    e.set_opt("service.uid", text(inner, "appId"));
-    e.set_opt("http_request.user_agent", text(inner, "userAgent"));
+    e.set_opt("service.name", get_ci_nonempty_str(inner, "appDisplayName"));
+    e.set_opt("service.uid", get_ci_nonempty_str(inner, "appId"));
+    e.set_opt(
+        "http_request.user_agent",
+        get_ci_nonempty_str(inner, "userAgent"),
+    );
     e.set_opt(
         "auth_protocol",
-        text(inner, "authenticationProtocol").filter(|p| *p != "none"),
+        get_ci_nonempty_str(inner, "authenticationProtocol").filter(|p| *p != "none"),
     );
-    e.set_opt("session.uid", text(inner, "sessionId"));
-    e.set_opt("device.uid", text(inner, "deviceDetail.deviceId"));
-    e.set_opt("device.name", text(inner, "deviceDetail.displayName"));
+    e.set_opt("session.uid", get_ci_nonempty_str(inner, "sessionId"));
+    e.set_opt(
+        "device.uid",
+        get_ci_nonempty_str(inner, "deviceDetail.deviceId"),
+    );
+    e.set_opt(
+        "device.name",
+        get_ci_nonempty_str(inner, "deviceDetail.displayName"),
+    );
     e.set_opt(
         "device.os.name",
-        text(inner, "deviceDetail.operatingSystem"),
+        get_ci_nonempty_str(inner, "deviceDetail.operatingSystem"),
     );
     if wrapped {
         azure_activity::set_envelope(&mut e, obj);
     } else {
         e.set("cloud.provider", "Azure");
     }
-    e.set_opt("metadata.correlation_uid", text(inner, "correlationId"));
+    e.set_opt(
+        "metadata.correlation_uid",
+        get_ci_nonempty_str(inner, "correlationId"),
+    );
     let risk = ["riskLevelDuringSignIn", "riskLevelAggregated"]
         .iter()
-        .filter_map(|k| text(inner, k).and_then(risk_severity))
+        .filter_map(|k| get_ci_nonempty_str(inner, k).and_then(risk_severity))
         .max();
     if let Some(risk) = risk {
         e.set_severity(risk);

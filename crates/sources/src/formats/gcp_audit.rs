@@ -17,7 +17,8 @@
 use evident_model::{Class, Event, Severity, Status};
 use serde_json::{Map, Value};
 
-use super::{Shape, util};
+use super::Shape;
+use super::util::{self, get_ci, get_ci_nonempty_str};
 use crate::parse::{ParseContext, ParseError, json_object};
 
 /// Top-level `LogEntry` fields, and the `AuditLog` fields some exports lift to the top.
@@ -50,22 +51,21 @@ pub(crate) fn detect(shape: &Shape<'_>) -> bool {
     let Shape::Json(obj) = shape else {
         return false;
     };
-    if field(obj, "protoPayload").is_some_and(Value::is_object)
-        || text(obj, "logName").is_some_and(|l| l.contains("cloudaudit.googleapis.com"))
+    if get_ci(obj, "protoPayload").is_some_and(Value::is_object)
+        || get_ci_nonempty_str(obj, "logName")
+            .is_some_and(|l| l.contains("cloudaudit.googleapis.com"))
     {
         return true;
     }
-    (text(obj, "methodName").is_some() || text(obj, "operation.producer").is_some())
-        && obj
-            .keys()
-            .filter(|k| !k.starts_with("p_"))
-            .all(|k| LOG_ENTRY_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(k)))
+    (get_ci_nonempty_str(obj, "methodName").is_some()
+        || get_ci_nonempty_str(obj, "operation.producer").is_some())
+        && util::has_only_keys_ci(obj, LOG_ENTRY_FIELDS)
 }
 
 /// Normalizes one audit log entry.
 pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>, ParseError> {
     let obj = json_object(record)?;
-    let payload = match field(&obj, "protoPayload") {
+    let payload = match get_ci(&obj, "protoPayload") {
         None | Some(Value::Null) => &obj,
         Some(Value::Object(p)) => p,
         Some(_) => {
@@ -75,10 +75,10 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
             });
         }
     };
-    let method = text(payload, "methodName").unwrap_or("");
+    let method = get_ci_nonempty_str(payload, "methodName").unwrap_or("");
     let time = ["timestamp", "receiveTimestamp"]
         .iter()
-        .find_map(|k| field(&obj, k).and_then(util::parse_time))
+        .find_map(|k| get_ci(&obj, k).and_then(util::parse_time))
         .or_else(|| {
             ["requestMetadata.requestAttributes.time", "timestamp"]
                 .iter()
@@ -89,18 +89,24 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
 
     e.set("metadata.product.name", "Cloud Audit Logs")
         .set("metadata.product.vendor_name", "Google");
-    e.set_opt("metadata.uid", text(&obj, "insertId"));
-    e.set_opt("metadata.log_name", text(&obj, "logName"));
-    e.set_opt("metadata.correlation_uid", text(&obj, "operation.id"));
-    if let Some(sev) = text(&obj, "severity").and_then(severity) {
+    e.set_opt("metadata.uid", get_ci_nonempty_str(&obj, "insertId"));
+    e.set_opt("metadata.log_name", get_ci_nonempty_str(&obj, "logName"));
+    e.set_opt(
+        "metadata.correlation_uid",
+        get_ci_nonempty_str(&obj, "operation.id"),
+    );
+    if let Some(sev) = get_ci_nonempty_str(&obj, "severity").and_then(severity) {
         e.set_severity(sev);
     }
     if !method.is_empty() {
         e.set("api.operation", method);
     }
-    e.set_opt("api.service.name", text(payload, "serviceName"));
+    e.set_opt(
+        "api.service.name",
+        get_ci_nonempty_str(payload, "serviceName"),
+    );
 
-    let principal = text(payload, "authenticationInfo.principalEmail");
+    let principal = get_ci_nonempty_str(payload, "authenticationInfo.principalEmail");
     e.set_opt("actor.user.name", principal);
     e.set_opt(
         "actor.user.email_addr",
@@ -108,16 +114,16 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     );
     e.set_opt(
         "actor.user.uid",
-        text(payload, "authenticationInfo.principalSubject"),
+        get_ci_nonempty_str(payload, "authenticationInfo.principalSubject"),
     );
     e.set_opt(
         "src_endpoint.ip",
-        text(payload, "requestMetadata.callerIp")
-            .or_else(|| text(payload, "requestMetadata.callerIP")),
+        get_ci_nonempty_str(payload, "requestMetadata.callerIp")
+            .or_else(|| get_ci_nonempty_str(payload, "requestMetadata.callerIP")),
     );
     e.set_opt(
         "http_request.user_agent",
-        text(payload, "requestMetadata.callerSuppliedUserAgent"),
+        get_ci_nonempty_str(payload, "requestMetadata.callerSuppliedUserAgent"),
     );
 
     match util::get(payload, "status") {
@@ -128,7 +134,7 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
             } else {
                 e.set_status(Status::Failure);
                 e.set("status_code", code.to_string());
-                e.set_opt("status_detail", text(status, "message"));
+                e.set_opt("status_detail", get_ci_nonempty_str(status, "message"));
             }
         }
         Some(Value::Null) | None => {}
@@ -141,20 +147,20 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     }
 
     e.set("cloud.provider", "GCP");
-    let project = text(&obj, "resource.labels.project_id").or_else(|| {
-        let log = text(&obj, "logName")?;
+    let project = get_ci_nonempty_str(&obj, "resource.labels.project_id").or_else(|| {
+        let log = get_ci_nonempty_str(&obj, "logName")?;
         log.strip_prefix("projects/")?.split('/').next()
     });
     e.set_opt("cloud.project_uid", project);
     e.set_opt(
         "cloud.region",
-        text(&obj, "resource.labels.location")
-            .or_else(|| text(&obj, "resource.labels.region"))
-            .or_else(|| text(&obj, "resource.labels.zone")),
+        get_ci_nonempty_str(&obj, "resource.labels.location")
+            .or_else(|| get_ci_nonempty_str(&obj, "resource.labels.region"))
+            .or_else(|| get_ci_nonempty_str(&obj, "resource.labels.zone")),
     );
-    if let Some(name) = text(payload, "resourceName") {
+    if let Some(name) = get_ci_nonempty_str(payload, "resourceName") {
         let mut r = serde_json::json!({"uid": name});
-        if let Some(kind) = text(&obj, "resource.type") {
+        if let Some(kind) = get_ci_nonempty_str(&obj, "resource.type") {
             r["type"] = kind.into();
         }
         e.set("resources", vec![r]);
@@ -206,8 +212,8 @@ fn added_roles(payload: &Map<String, Value>) -> Vec<String> {
             continue;
         };
         for delta in deltas.iter().filter_map(Value::as_object) {
-            if text(delta, "action") == Some("ADD")
-                && let Some(role) = text(delta, "role")
+            if get_ci_nonempty_str(delta, "action") == Some("ADD")
+                && let Some(role) = get_ci_nonempty_str(delta, "role")
                 && !roles.iter().any(|r| r == role)
             {
                 roles.push(role.to_owned());
@@ -227,28 +233,4 @@ fn severity(s: &str) -> Option<Severity> {
         "EMERGENCY" => Severity::Fatal,
         _ => return None,
     })
-}
-
-/// The value at a dotted path, the first key matched case-insensitively.
-fn field<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let (head, rest) = match path.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (path, None),
-    };
-    let top = obj.get(head).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(head))
-            .map(|(_, v)| v)
-    })?;
-    match rest {
-        None => Some(top),
-        Some(rest) => util::get(top.as_object()?, rest),
-    }
-}
-
-/// A non-empty string at a dotted path (first key case-insensitive).
-fn text<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
-    field(obj, path)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
 }

@@ -65,22 +65,26 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
 
     e.set("metadata.product.name", "GitHub Audit Log")
         .set("metadata.product.vendor_name", "GitHub");
-    e.set_opt("metadata.uid", text(&obj, "_document_id"));
+    e.set_opt("metadata.uid", util::get_nonempty_str(&obj, "_document_id"));
     e.set("api.operation", action);
-    e.set_opt("actor.user.name", text(&obj, "actor"));
-    e.set_opt("actor.user.uid", id(&obj, "actor_id"));
-    e.set_opt("src_endpoint.ip", text(&obj, "actor_ip"));
+    e.set_opt("actor.user.name", util::get_nonempty_str(&obj, "actor"));
+    e.set_opt("actor.user.uid", util::get_id(&obj, "actor_id"));
+    e.set_opt("src_endpoint.ip", util::get_nonempty_str(&obj, "actor_ip"));
     e.set_opt(
         "src_endpoint.location.country",
-        text(&obj, "actor_location.country_code"),
+        util::get_nonempty_str(&obj, "actor_location.country_code"),
     );
-    e.set_opt("http_request.user_agent", text(&obj, "user_agent"));
+    e.set_opt(
+        "http_request.user_agent",
+        util::get_nonempty_str(&obj, "user_agent"),
+    );
 
-    let repo = text(&obj, "repo").or_else(|| text(&obj, "repository"));
+    let repo =
+        util::get_nonempty_str(&obj, "repo").or_else(|| util::get_nonempty_str(&obj, "repository"));
     let mut resources = Vec::new();
     for (kind, name) in [
-        ("enterprise", text(&obj, "business")),
-        ("organization", text(&obj, "org")),
+        ("enterprise", util::get_nonempty_str(&obj, "business")),
+        ("organization", util::get_nonempty_str(&obj, "org")),
         ("repository", repo),
     ] {
         if let Some(name) = name {
@@ -92,13 +96,14 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     }
 
     if kind.class == Class::GroupManagement {
-        e.set_opt("user.name", text(&obj, "user"));
-        e.set_opt("user.uid", id(&obj, "user_id"));
+        e.set_opt("user.name", util::get_nonempty_str(&obj, "user"));
+        e.set_opt("user.uid", util::get_id(&obj, "user_id"));
         let group = match kind.group {
-            Group::Org => text(&obj, "org"),
-            Group::Team => text(&obj, "team").or_else(|| text(&obj, "data.team")),
+            Group::Org => util::get_nonempty_str(&obj, "org"),
+            Group::Team => util::get_nonempty_str(&obj, "team")
+                .or_else(|| util::get_nonempty_str(&obj, "data.team")),
             Group::Repo => repo,
-            Group::Business => text(&obj, "business"),
+            Group::Business => util::get_nonempty_str(&obj, "business"),
             Group::None => None,
         };
         e.set_opt("group.name", group);
@@ -147,7 +152,7 @@ impl Kind {
             "repo.remove_member" => gm(4, Group::Repo, None),
             "team.create" => gm(6, Group::Team, None),
             "team.destroy" => gm(5, Group::Team, None),
-            "org.update_member" if text(obj, "permission") == Some("admin") => {
+            "org.update_member" if util::get_nonempty_str(obj, "permission") == Some("admin") => {
                 gm(1, Group::Org, Some("admin"))
             }
             "team.promote_maintainer" => gm(1, Group::Team, Some("maintainer")),
@@ -160,7 +165,7 @@ impl Kind {
             "organization_moderators.remove_user" => gm(2, Group::Org, Some("moderator")),
             _ => Kind {
                 class: Class::ApiActivity,
-                activity: api_activity(action, text(obj, "operation_type")),
+                activity: api_activity(action, util::get_nonempty_str(obj, "operation_type")),
                 group: Group::None,
                 privilege: None,
             },
@@ -210,18 +215,4 @@ fn is_dotted_action(action: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         })
-}
-
-/// A non-empty string at a dotted path.
-fn text<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
-    util::get_str(obj, path).filter(|s| !s.is_empty())
-}
-
-/// An id GitHub sends as a number or a string, as a string.
-fn id(obj: &Map<String, Value>, key: &str) -> Option<String> {
-    match obj.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }

@@ -18,10 +18,11 @@
 //!
 //! The whole vendor object is kept in `unmapped` of every event.
 
-use evident_model::{Class, Event, Severity, Status};
+use evident_model::{Event, Severity, Status};
 use serde_json::{Map, Value};
 
-use super::{Shape, util};
+use super::Shape;
+use super::util::{self, IdentityKind};
 use crate::parse::{ParseContext, ParseError, json_object};
 
 /// Does the record look like a Reports API activity? `kind` is `admin#reports#activity`,
@@ -66,8 +67,10 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
 
 /// The OCSF event of one entry of an activity.
 fn event(obj: &Map<String, Value>, entry: &Map<String, Value>, ctx: &ParseContext<'_>) -> Event {
-    let app = text(obj, "id.applicationName").unwrap_or("");
-    let name = text(entry, "name").map(str::trim).unwrap_or("");
+    let app = util::get_nonempty_str(obj, "id.applicationName").unwrap_or("");
+    let name = util::get_nonempty_str(entry, "name")
+        .map(str::trim)
+        .unwrap_or("");
     let params = parameters(entry);
     let param = |key: &str| {
         params
@@ -78,12 +81,15 @@ fn event(obj: &Map<String, Value>, entry: &Map<String, Value>, ctx: &ParseContex
     let time = util::get(obj, "id.time")
         .and_then(util::parse_time)
         .unwrap_or_else(|| ctx.received_at_ms());
-    let kind = Kind::of(app, name);
+    let kind = classify(app, name);
     let mut e = Event::new(kind.class(), kind.activity(), time);
 
     e.set("metadata.product.name", "Google Workspace")
         .set("metadata.product.vendor_name", "Google");
-    e.set_opt("metadata.uid", text(obj, "id.uniqueQualifier"));
+    e.set_opt(
+        "metadata.uid",
+        util::get_nonempty_str(obj, "id.uniqueQualifier"),
+    );
     if !app.is_empty() {
         e.set("metadata.log_name", app);
         e.set("api.service.name", app);
@@ -91,17 +97,20 @@ fn event(obj: &Map<String, Value>, entry: &Map<String, Value>, ctx: &ParseContex
     if !name.is_empty() {
         e.set("api.operation", name);
     }
-    let actor = text(obj, "actor.email");
+    let actor = util::get_nonempty_str(obj, "actor.email");
     e.set_opt("actor.user.name", actor);
     e.set_opt("actor.user.email_addr", actor);
-    e.set_opt("actor.user.uid", text(obj, "actor.profileId"));
-    e.set_opt("src_endpoint.ip", text(obj, "ipAddress"));
+    e.set_opt(
+        "actor.user.uid",
+        util::get_nonempty_str(obj, "actor.profileId"),
+    );
+    e.set_opt("src_endpoint.ip", util::get_nonempty_str(obj, "ipAddress"));
     if let Some(sev) = param("severity").and_then(severity) {
         e.set_severity(sev);
     }
 
     match kind {
-        Kind::Authentication(_) => {
+        IdentityKind::Authentication(_) => {
             let who = param("affected_email_address").or(actor);
             e.set_opt("user.name", who);
             e.set_opt("user.email_addr", who);
@@ -120,7 +129,7 @@ fn event(obj: &Map<String, Value>, entry: &Map<String, Value>, ctx: &ParseContex
             }
             e.set_opt("service.name", param("application_name"));
         }
-        Kind::AccountChange(_) | Kind::GroupManagement(_) => {
+        IdentityKind::AccountChange(_) | IdentityKind::GroupManagement(_) => {
             // Admin events name the user changed; a user's own settings change is theirs.
             let who = if app == "admin" {
                 param("USER_EMAIL")
@@ -132,13 +141,13 @@ fn event(obj: &Map<String, Value>, entry: &Map<String, Value>, ctx: &ParseContex
             if let Some(group) = param("GROUP_EMAIL") {
                 e.set("group.name", group);
             }
-            if let Kind::GroupManagement(1 | 2) = kind {
+            if let IdentityKind::GroupManagement(1 | 2) = kind {
                 let privilege = param("ROLE_NAME")
                     .or_else(|| name.ends_with("ADMIN_PRIVILEGE").then_some("Super Admin"));
                 e.set_opt("privileges", privilege.map(|p| vec![p]));
             }
         }
-        Kind::ApiActivity(_) => {
+        IdentityKind::ApiActivity(_) => {
             let mut doc = Map::new();
             for (from, to) in [
                 ("doc_id", "uid"),
@@ -158,57 +167,26 @@ fn event(obj: &Map<String, Value>, entry: &Map<String, Value>, ctx: &ParseContex
     e
 }
 
-/// The OCSF class and activity of an event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Authentication(u8),
-    AccountChange(u8),
-    GroupManagement(u8),
-    ApiActivity(u8),
-}
-
-impl Kind {
-    /// Classifies an event by application and name.
-    fn of(app: &str, name: &str) -> Kind {
-        match (app, name) {
-            (_, "login_success" | "login_failure") => Kind::Authentication(1),
-            (_, "logout") => Kind::Authentication(2),
-            ("admin", "CREATE_USER") => Kind::AccountChange(1),
-            ("admin", "UNSUSPEND_USER") => Kind::AccountChange(2),
-            ("admin", "CHANGE_PASSWORD") => Kind::AccountChange(4),
-            ("admin", "SUSPEND_USER") => Kind::AccountChange(5),
-            ("admin", "DELETE_USER") => Kind::AccountChange(6),
-            ("user_accounts", "password_edit") => Kind::AccountChange(3),
-            ("user_accounts", "2sv_enroll") => Kind::AccountChange(10),
-            ("user_accounts", "2sv_disable") => Kind::AccountChange(11),
-            ("admin", "GRANT_ADMIN_PRIVILEGE" | "ASSIGN_ROLE") => Kind::GroupManagement(1),
-            ("admin", "REVOKE_ADMIN_PRIVILEGE" | "UNASSIGN_ROLE") => Kind::GroupManagement(2),
-            ("admin", "ADD_GROUP_MEMBER") => Kind::GroupManagement(3),
-            ("admin", "REMOVE_GROUP_MEMBER") => Kind::GroupManagement(4),
-            ("admin", "DELETE_GROUP") => Kind::GroupManagement(5),
-            ("admin", "CREATE_GROUP") => Kind::GroupManagement(6),
-            _ => Kind::ApiActivity(verb_activity(name)),
-        }
-    }
-
-    /// The OCSF class.
-    fn class(self) -> Class {
-        match self {
-            Kind::Authentication(_) => Class::Authentication,
-            Kind::AccountChange(_) => Class::AccountChange,
-            Kind::GroupManagement(_) => Class::GroupManagement,
-            Kind::ApiActivity(_) => Class::ApiActivity,
-        }
-    }
-
-    /// The OCSF `activity_id`.
-    fn activity(self) -> u8 {
-        match self {
-            Kind::Authentication(a)
-            | Kind::AccountChange(a)
-            | Kind::GroupManagement(a)
-            | Kind::ApiActivity(a) => a,
-        }
+/// The OCSF class and activity of an event, by application and name.
+fn classify(app: &str, name: &str) -> IdentityKind {
+    match (app, name) {
+        (_, "login_success" | "login_failure") => IdentityKind::Authentication(1),
+        (_, "logout") => IdentityKind::Authentication(2),
+        ("admin", "CREATE_USER") => IdentityKind::AccountChange(1),
+        ("admin", "UNSUSPEND_USER") => IdentityKind::AccountChange(2),
+        ("admin", "CHANGE_PASSWORD") => IdentityKind::AccountChange(4),
+        ("admin", "SUSPEND_USER") => IdentityKind::AccountChange(5),
+        ("admin", "DELETE_USER") => IdentityKind::AccountChange(6),
+        ("user_accounts", "password_edit") => IdentityKind::AccountChange(3),
+        ("user_accounts", "2sv_enroll") => IdentityKind::AccountChange(10),
+        ("user_accounts", "2sv_disable") => IdentityKind::AccountChange(11),
+        ("admin", "GRANT_ADMIN_PRIVILEGE" | "ASSIGN_ROLE") => IdentityKind::GroupManagement(1),
+        ("admin", "REVOKE_ADMIN_PRIVILEGE" | "UNASSIGN_ROLE") => IdentityKind::GroupManagement(2),
+        ("admin", "ADD_GROUP_MEMBER") => IdentityKind::GroupManagement(3),
+        ("admin", "REMOVE_GROUP_MEMBER") => IdentityKind::GroupManagement(4),
+        ("admin", "DELETE_GROUP") => IdentityKind::GroupManagement(5),
+        ("admin", "CREATE_GROUP") => IdentityKind::GroupManagement(6),
+        _ => IdentityKind::ApiActivity(verb_activity(name)),
     }
 }
 
@@ -280,9 +258,4 @@ fn severity(s: &str) -> Option<Severity> {
         "CRITICAL" => Severity::Critical,
         _ => return None,
     })
-}
-
-/// A non-empty string at a dotted path.
-fn text<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
-    util::get_str(obj, path).filter(|s| !s.is_empty())
 }

@@ -24,7 +24,7 @@ use evident_model::{Class, Event, Severity};
 use serde_json::{Map, Value};
 
 use super::Shape;
-use super::util::{get, get_str, parse_time};
+use super::util::{fallback_time, get, get_str, mark_unparsed_time, parse_time, time_field};
 use crate::parse::{ParseContext, ParseError, json_object};
 
 /// Does the record look like a GuardDuty finding? `service.serviceName` is `guardduty`, or
@@ -54,9 +54,7 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     };
     let (mut e, times_parsed) = normalize(finding, obj.contains_key("p_log_type"), ctx)?;
     e.set("unmapped", Value::Object(obj));
-    if !times_parsed {
-        e.set("unmapped.evident_parse", "time_not_parsed");
-    }
+    mark_unparsed_time(&mut e, times_parsed);
     Ok(vec![e])
 }
 
@@ -84,18 +82,15 @@ fn normalize(
             });
         }
     };
-    let (created, created_ok) = time_field(f, "createdAt");
-    let (updated, updated_ok) = time_field(f, "updatedAt");
+    let (created, created_ok) = time_field(f, "createdAt", parse_time);
+    let (updated, updated_ok) = time_field(f, "updatedAt", parse_time);
     let archived = get(f, "service.archived").and_then(Value::as_bool) == Some(true);
     let activity = match (archived, created, updated) {
         (true, _, _) => 3,
         (false, Some(c), Some(u)) if u > c => 2,
         _ => 1,
     };
-    let time = updated
-        .or(created)
-        .or_else(|| f.get("p_event_time").and_then(parse_time))
-        .unwrap_or_else(|| ctx.received_at_ms());
+    let time = updated.or(created).unwrap_or_else(|| fallback_time(f, ctx));
     let mut e = Event::new(Class::DetectionFinding, activity, time);
     e.set("metadata.product.name", "GuardDuty")
         .set("metadata.product.vendor_name", "AWS");
@@ -146,17 +141,6 @@ fn normalize(
         remote_endpoint(&mut e, action);
     }
     Ok((e, created_ok && updated_ok))
-}
-
-/// A time field, and whether it was absent or a time (false: present but not a time).
-fn time_field(f: &Map<String, Value>, key: &str) -> (Option<i64>, bool) {
-    match f.get(key) {
-        None | Some(Value::Null) => (None, true),
-        Some(v) => {
-            let t = parse_time(v);
-            (t, t.is_some())
-        }
-    }
 }
 
 /// GuardDuty's numeric severity (a number or a numeric string) as an OCSF severity.

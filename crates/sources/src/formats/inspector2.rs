@@ -25,7 +25,9 @@ use evident_model::{Class, Event, Severity};
 use serde_json::{Map, Value};
 
 use super::Shape;
-use super::util::{get_str, parse_time};
+use super::util::{
+    first_cwe, get_str, mark_unparsed_time, parse_time, put, require_str, time_field, within,
+};
 use crate::parse::{ParseContext, ParseError, json_object};
 
 /// Does the record look like an Inspector finding? A `findingArn` of Inspector, directly, in
@@ -71,7 +73,7 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
                 normalize(finding, ctx).map_err(|err| within(err, &format!("findings.{i}.")))?;
             e.set("raw_data", f.to_string());
             e.set("unmapped", f.clone());
-            mark_time(&mut e, times_parsed);
+            mark_unparsed_time(&mut e, times_parsed);
             events.push(e);
         }
         return Ok(events);
@@ -83,16 +85,8 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
         _ => normalize(&obj, ctx)?,
     };
     e.set("unmapped", Value::Object(obj));
-    mark_time(&mut e, times_parsed);
+    mark_unparsed_time(&mut e, times_parsed);
     Ok(vec![e])
-}
-
-/// Marks `unmapped.evident_parse = "time_not_parsed"` when a time field was not a time (the
-/// event then keeps the other times or the receive time).
-fn mark_time(e: &mut Event, times_parsed: bool) {
-    if !times_parsed {
-        e.set("unmapped.evident_parse", "time_not_parsed");
-    }
 }
 
 /// An Inspector finding object: its ARN names the `inspector2` service.
@@ -103,23 +97,10 @@ fn is_finding(obj: &Map<String, Value>) -> bool {
 /// Builds the event from one finding object; the flag is false when a time field was present
 /// but not a time.
 fn normalize(f: &Map<String, Value>, ctx: &ParseContext<'_>) -> Result<(Event, bool), ParseError> {
-    let arn = match f.get("findingArn") {
-        Some(Value::String(s)) => s.as_str(),
-        None | Some(Value::Null) => {
-            return Err(ParseError::MissingField {
-                field: "findingArn".into(),
-            });
-        }
-        Some(_) => {
-            return Err(ParseError::WrongType {
-                field: "findingArn".into(),
-                expected: "a string",
-            });
-        }
-    };
-    let (first, first_ok) = time_field(f, "firstObservedAt");
-    let (last, last_ok) = time_field(f, "lastObservedAt");
-    let (updated, updated_ok) = time_field(f, "updatedAt");
+    let arn = require_str(f, "findingArn")?;
+    let (first, first_ok) = time_field(f, "firstObservedAt", inspector_time);
+    let (last, last_ok) = time_field(f, "lastObservedAt", inspector_time);
+    let (updated, updated_ok) = time_field(f, "updatedAt", inspector_time);
     let status = get_str(f, "status");
     let activity = match (status, first, updated) {
         (Some("CLOSED"), _, _) => 3,
@@ -287,17 +268,7 @@ fn package_vulnerability(v: &mut Map<String, Value>, p: &Map<String, Value>) {
 /// Fills a vulnerability from `codeVulnerabilityDetails`: the first CWE and the affected
 /// file and lines.
 fn code_vulnerability(v: &mut Map<String, Value>, c: &Map<String, Value>) {
-    if let Some(cwe) = c
-        .get("cwes")
-        .and_then(Value::as_array)
-        .and_then(|l| l.first())
-        .and_then(Value::as_str)
-    {
-        v.insert(
-            "cwe".into(),
-            Value::Object(Map::from_iter([("uid".to_owned(), cwe.into())])),
-        );
-    }
+    put(v, "cwe", first_cwe(c.get("cwes")));
     if let Some(file) = c.get("filePath").and_then(Value::as_object) {
         let mut code = Map::new();
         let mut f = Map::new();
@@ -338,17 +309,6 @@ fn severity(word: &str) -> Severity {
     }
 }
 
-/// A time field, and whether it was absent or a time (false: present but not a time).
-fn time_field(f: &Map<String, Value>, key: &str) -> (Option<i64>, bool) {
-    match f.get(key) {
-        None | Some(Value::Null) => (None, true),
-        Some(v) => {
-            let t = inspector_time(v);
-            (t, t.is_some())
-        }
-    }
-}
-
 /// The times Inspector writes: RFC 3339 or epoch seconds (API, CLI) and `Fri Mar 31
 /// 19:40:14.939 UTC 2023` (EventBridge).
 fn inspector_time(v: &Value) -> Option<i64> {
@@ -358,28 +318,6 @@ fn inspector_time(v: &Value) -> Option<i64> {
             .ok()
             .map(|t| Utc.from_utc_datetime(&t).timestamp_millis())
     })
-}
-
-/// Prefixes the field named by a missing-field or wrong-type error with where the finding
-/// sits in the record.
-fn within(err: ParseError, prefix: &str) -> ParseError {
-    match err {
-        ParseError::MissingField { field } => ParseError::MissingField {
-            field: format!("{prefix}{field}"),
-        },
-        ParseError::WrongType { field, expected } => ParseError::WrongType {
-            field: format!("{prefix}{field}"),
-            expected,
-        },
-        other => other,
-    }
-}
-
-/// Inserts a string when there is one.
-fn put(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
-    if let Some(v) = value {
-        map.insert(key.to_owned(), Value::from(v));
-    }
 }
 
 #[cfg(test)]

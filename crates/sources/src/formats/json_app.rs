@@ -18,7 +18,7 @@
 //!
 //! [`JsonMapping`]: crate::JsonMapping
 
-use evident_model::{Class, Event, Severity, Status};
+use evident_model::{Class, Event, Severity};
 use serde_json::{Map, Value};
 
 use super::util;
@@ -100,11 +100,7 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
         }
     }
     if let Some(code) = e.get("http_response.code").and_then(Value::as_i64) {
-        e.set_status(if code < 400 {
-            Status::Success
-        } else {
-            Status::Failure
-        });
+        e.set_status(util::http_status(code));
     }
     e.set("unmapped", Value::Object(obj));
     Ok(vec![e])

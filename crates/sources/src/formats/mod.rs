@@ -9,6 +9,8 @@
 //!   match original field names; for text: the parsed fields by vendor name).
 //!
 //! (`vpcflow` keeps state across records, so it is a struct held by [`crate::Parser`].)
+//!
+//! `util` and `access_log` are not formats: they hold what several format modules share.
 
 use evident_model::{Event, Format};
 use serde_json::{Map, Value};
@@ -16,6 +18,8 @@ use serde_json::{Map, Value};
 use crate::parse::{ParseContext, ParseError};
 
 pub(crate) mod util;
+
+mod access_log;
 
 pub(crate) mod auditd;
 pub(crate) mod auth0;

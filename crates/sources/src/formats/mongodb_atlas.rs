@@ -22,7 +22,7 @@
 //!   such as `ORG_TWO_FACTOR_AUTH_REQUIRED` / `_OPTIONAL` are therefore API Activity Update.
 
 use evident_model::{Class, Event};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Shape, util};
 use crate::parse::{self, ParseContext, ParseError};
@@ -40,7 +40,7 @@ pub(crate) fn detect(shape: &Shape<'_>) -> bool {
 /// Normalizes one Atlas event.
 pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>, ParseError> {
     let obj = parse::json_object(record)?;
-    let event_type = match field(&obj, "eventTypeName") {
+    let event_type = match util::get_ci(&obj, "eventTypeName") {
         None | Some(Value::Null) => {
             return Err(ParseError::MissingField {
                 field: "eventTypeName".into(),
@@ -54,15 +54,11 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
             });
         }
     };
-    let time = field(&obj, "created")
+    let time = util::get_ci(&obj, "created")
         .and_then(util::parse_time)
         .unwrap_or_else(|| ctx.received_at_ms());
     let (class, activity) = classify(event_type);
-    let text = |k: &str| {
-        field(&obj, k)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-    };
+    let text = |k: &str| util::get_ci_nonempty_str(&obj, k);
 
     let mut e = Event::new(class, activity, time);
     e.set("metadata.product.name", "MongoDB Atlas");
@@ -149,13 +145,4 @@ fn verb_activity(event_type: &str) -> u8 {
             _ => None,
         })
         .unwrap_or(99)
-}
-
-/// A top-level field by its Atlas name, or by the same name in any capitalization.
-fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    obj.get(name).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
 }

@@ -25,7 +25,7 @@ use evident_model::{Class, Event, Status};
 use serde_json::{Map, Value};
 
 use super::Shape;
-use super::util::{get, get_str, parse_time, require_str};
+use super::util::{get, get_id, get_nonempty_str, parse_time, require_str};
 use crate::parse::{ParseContext, ParseError, json_object};
 
 /// Does the record look like a MySQL audit record: Percona's `audit_record` object, or
@@ -91,20 +91,6 @@ struct Rec<'a> {
     status: Option<i64>,
 }
 
-/// A non-empty string at `path`.
-fn text_at<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
-    get_str(obj, path).filter(|s| !s.is_empty())
-}
-
-/// A number or digit string at `path`, as text.
-fn id_at(obj: &Map<String, Value>, path: &str) -> Option<String> {
-    match get(obj, path)? {
-        Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    }
-}
-
 /// A status number at `path` (number or digit string).
 fn status_at(obj: &Map<String, Value>, path: &str) -> Option<i64> {
     match get(obj, path)? {
@@ -134,7 +120,7 @@ fn mysql(obj: &Map<String, Value>) -> Result<Rec<'_>, ParseError> {
             "query_data",
         ]
         .iter()
-        .find_map(|d| text_at(obj, &format!("{d}.{field}")))
+        .find_map(|d| get_nonempty_str(obj, &format!("{d}.{field}")))
     };
     let status = ["connection_data", "general_data", "query_data"]
         .iter()
@@ -144,14 +130,14 @@ fn mysql(obj: &Map<String, Value>) -> Result<Rec<'_>, ParseError> {
         vendor: "Oracle",
         kind,
         time_ms: get(obj, "timestamp").and_then(parse_time),
-        id: id_at(obj, "id"),
-        connection_id: id_at(obj, "connection_id"),
-        user: text_at(obj, "login.user").or_else(|| text_at(obj, "account.user")),
-        ip: text_at(obj, "login.ip"),
+        id: get_id(obj, "id"),
+        connection_id: get_id(obj, "connection_id"),
+        user: get_nonempty_str(obj, "login.user").or_else(|| get_nonempty_str(obj, "account.user")),
+        ip: get_nonempty_str(obj, "login.ip"),
         // `account.host` is the account's host pattern (`%`), not the client.
         host: None,
         db: data("db"),
-        table: text_at(obj, "table_access_data.table"),
+        table: get_nonempty_str(obj, "table_access_data.table"),
         command: data("sql_command").map(str::to_ascii_lowercase),
         table_event: (class == "table_access").then_some(event),
         query: data("query"),
@@ -176,7 +162,7 @@ fn percona(r: &Map<String, Value>) -> Result<Rec<'_>, ParseError> {
         _ => Kind::Other,
     };
     // `user`: "app[app] @ host [10.0.0.5]" — the name before `[`.
-    let user = text_at(r, "user")
+    let user = get_nonempty_str(r, "user")
         .map(|u| u.split(['[', ' ']).next().unwrap_or(u))
         .filter(|u| !u.is_empty());
     let time = r.get("timestamp").and_then(|t| match t {
@@ -188,16 +174,16 @@ fn percona(r: &Map<String, Value>) -> Result<Rec<'_>, ParseError> {
         vendor: "Percona",
         kind,
         time_ms: time,
-        id: id_at(r, "record"),
-        connection_id: id_at(r, "connection_id"),
-        user: text_at(r, "priv_user").or(user),
-        ip: text_at(r, "ip"),
-        host: text_at(r, "host"),
-        db: text_at(r, "db"),
+        id: get_id(r, "record"),
+        connection_id: get_id(r, "connection_id"),
+        user: get_nonempty_str(r, "priv_user").or(user),
+        ip: get_nonempty_str(r, "ip"),
+        host: get_nonempty_str(r, "host"),
+        db: get_nonempty_str(r, "db"),
         table: None,
-        command: text_at(r, "command_class").map(str::to_ascii_lowercase),
+        command: get_nonempty_str(r, "command_class").map(str::to_ascii_lowercase),
         table_event: None,
-        query: text_at(r, "sqltext"),
+        query: get_nonempty_str(r, "sqltext"),
         status: status_at(r, "status"),
     })
 }

@@ -16,10 +16,11 @@
 //! Some exports lower-case the top-level keys (`eventtype`, `debugcontext`); they are read
 //! case-insensitively. The whole vendor object is kept in `unmapped`.
 
-use evident_model::{Class, Event, Severity, Status};
+use evident_model::{Event, Severity, Status};
 use serde_json::{Map, Value};
 
-use super::{Shape, util};
+use super::Shape;
+use super::util::{self, IdentityKind, get_ci, get_ci_nonempty_str};
 use crate::parse::{ParseContext, ParseError, json_object};
 
 /// Top-level properties of an Okta `LogEvent`.
@@ -50,22 +51,19 @@ pub(crate) fn detect(shape: &Shape<'_>) -> bool {
     let Shape::Json(obj) = shape else {
         return false;
     };
-    if !matches!(field(obj, "eventType"), Some(Value::String(_))) {
+    if !matches!(get_ci(obj, "eventType"), Some(Value::String(_))) {
         return false;
     }
-    field(obj, "legacyEventType").is_some()
-        || field(obj, "displayMessage").is_some()
-        || field(obj, "actor.alternateId").is_some()
-        || obj
-            .keys()
-            .filter(|k| !k.starts_with("p_"))
-            .all(|k| LOG_EVENT_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(k)))
+    get_ci(obj, "legacyEventType").is_some()
+        || get_ci(obj, "displayMessage").is_some()
+        || get_ci(obj, "actor.alternateId").is_some()
+        || util::has_only_keys_ci(obj, LOG_EVENT_FIELDS)
 }
 
 /// Normalizes one System Log event.
 pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>, ParseError> {
     let obj = json_object(record)?;
-    let event_type = match field(&obj, "eventType") {
+    let event_type = match get_ci(&obj, "eventType") {
         None | Some(Value::Null) => "",
         Some(Value::String(s)) => s.as_str(),
         Some(_) => {
@@ -75,51 +73,70 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
             });
         }
     };
-    let time = field(&obj, "published")
+    let time = get_ci(&obj, "published")
         .and_then(util::parse_time)
         .unwrap_or_else(|| ctx.received_at_ms());
-    let kind = Kind::of(event_type);
+    let kind = classify(event_type);
     let mut e = Event::new(kind.class(), kind.activity(), time);
 
     e.set("metadata.product.name", "Okta System Log")
         .set("metadata.product.vendor_name", "Okta");
-    e.set_opt("metadata.uid", text(&obj, "uuid"));
-    e.set_opt("metadata.correlation_uid", text(&obj, "transaction.id"));
-    e.set_opt("message", text(&obj, "displayMessage"));
-    if let Some(sev) = text(&obj, "severity").and_then(severity) {
+    e.set_opt("metadata.uid", get_ci_nonempty_str(&obj, "uuid"));
+    e.set_opt(
+        "metadata.correlation_uid",
+        get_ci_nonempty_str(&obj, "transaction.id"),
+    );
+    e.set_opt("message", get_ci_nonempty_str(&obj, "displayMessage"));
+    if let Some(sev) = get_ci_nonempty_str(&obj, "severity").and_then(severity) {
         e.set_severity(sev);
     }
-    if let Some(actor) = field(&obj, "actor").and_then(Value::as_object) {
+    if let Some(actor) = get_ci(&obj, "actor").and_then(Value::as_object) {
         set_principal(&mut e, "actor.user", actor);
-        e.set_opt("actor.user.type", text(actor, "type"));
+        e.set_opt("actor.user.type", get_ci_nonempty_str(actor, "type"));
     }
     e.set_opt(
         "actor.session.uid",
-        text(&obj, "authenticationContext.externalSessionId").filter(|s| *s != "unknown"),
+        get_ci_nonempty_str(&obj, "authenticationContext.externalSessionId")
+            .filter(|s| *s != "unknown"),
     );
-    e.set_opt("src_endpoint.ip", text(&obj, "client.ipAddress"));
-    if let Some(geo) = field(&obj, "client.geographicalContext").and_then(Value::as_object) {
-        e.set_opt("src_endpoint.location.city", text(geo, "city"));
-        e.set_opt("src_endpoint.location.region", text(geo, "state"));
-        e.set_opt("src_endpoint.location.country", text(geo, "country"));
-        e.set_opt("src_endpoint.location.postal_code", text(geo, "postalCode"));
+    e.set_opt(
+        "src_endpoint.ip",
+        get_ci_nonempty_str(&obj, "client.ipAddress"),
+    );
+    if let Some(geo) = get_ci(&obj, "client.geographicalContext").and_then(Value::as_object) {
+        e.set_opt(
+            "src_endpoint.location.city",
+            get_ci_nonempty_str(geo, "city"),
+        );
+        e.set_opt(
+            "src_endpoint.location.region",
+            get_ci_nonempty_str(geo, "state"),
+        );
+        e.set_opt(
+            "src_endpoint.location.country",
+            get_ci_nonempty_str(geo, "country"),
+        );
+        e.set_opt(
+            "src_endpoint.location.postal_code",
+            get_ci_nonempty_str(geo, "postalCode"),
+        );
     }
     e.set_opt(
         "http_request.user_agent",
-        text(&obj, "client.userAgent.rawUserAgent"),
+        get_ci_nonempty_str(&obj, "client.userAgent.rawUserAgent"),
     );
-    if let Some(result) = text(&obj, "outcome.result") {
+    if let Some(result) = get_ci_nonempty_str(&obj, "outcome.result") {
         e.set_status(outcome_status(result));
     }
-    e.set_opt("status_detail", text(&obj, "outcome.reason"));
+    e.set_opt("status_detail", get_ci_nonempty_str(&obj, "outcome.reason"));
     if !event_type.is_empty() {
         e.set("api.operation", event_type);
     }
 
     let targets = targets(&obj);
     match kind {
-        Kind::Authentication(_) => {
-            if let Some(actor) = field(&obj, "actor").and_then(Value::as_object) {
+        IdentityKind::Authentication(_) => {
+            if let Some(actor) = get_ci(&obj, "actor").and_then(Value::as_object) {
                 set_principal(&mut e, "user", actor);
             }
             if is_mfa(event_type, &obj) {
@@ -127,34 +144,40 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
             }
             if let Some(app) = targets
                 .iter()
-                .find(|t| text(t, "type") == Some("AppInstance"))
+                .find(|t| get_ci_nonempty_str(t, "type") == Some("AppInstance"))
             {
-                e.set_opt("service.name", text(app, "displayName"));
-                e.set_opt("service.uid", text(app, "id"));
+                e.set_opt("service.name", get_ci_nonempty_str(app, "displayName"));
+                e.set_opt("service.uid", get_ci_nonempty_str(app, "id"));
             }
         }
-        Kind::AccountChange(_) => {
-            if let Some(user) = targets.iter().find(|t| text(t, "type") == Some("User")) {
+        IdentityKind::AccountChange(_) => {
+            if let Some(user) = targets
+                .iter()
+                .find(|t| get_ci_nonempty_str(t, "type") == Some("User"))
+            {
                 set_principal(&mut e, "user", user);
             }
         }
-        Kind::GroupManagement(activity) => {
-            if let Some(user) = targets.iter().find(|t| text(t, "type") == Some("User")) {
+        IdentityKind::GroupManagement(activity) => {
+            if let Some(user) = targets
+                .iter()
+                .find(|t| get_ci_nonempty_str(t, "type") == Some("User"))
+            {
                 set_principal(&mut e, "user", user);
             }
             if let Some(group) = targets
                 .iter()
-                .find(|t| text(t, "type") == Some("UserGroup"))
+                .find(|t| get_ci_nonempty_str(t, "type") == Some("UserGroup"))
             {
-                e.set_opt("group.name", text(group, "displayName"));
-                e.set_opt("group.uid", text(group, "id"));
+                e.set_opt("group.name", get_ci_nonempty_str(group, "displayName"));
+                e.set_opt("group.uid", get_ci_nonempty_str(group, "id"));
             }
             let list = if activity == 2 {
                 "debugContext.debugData.privilegeRevoked"
             } else {
                 "debugContext.debugData.privilegeGranted"
             };
-            if let Some(privileges) = text(&obj, list) {
+            if let Some(privileges) = get_ci_nonempty_str(&obj, list) {
                 let privileges: Vec<&str> = privileges
                     .split(',')
                     .map(str::trim)
@@ -163,23 +186,12 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
                 e.set("privileges", privileges);
             }
         }
-        Kind::ApiActivity(_) => {
+        IdentityKind::ApiActivity(_) => {
             e.set_opt(
                 "api.request.uid",
-                text(&obj, "debugContext.debugData.requestId"),
+                get_ci_nonempty_str(&obj, "debugContext.debugData.requestId"),
             );
-            let resources: Vec<Value> = targets
-                .iter()
-                .map(|t| {
-                    let mut r = Map::new();
-                    for (from, to) in [("id", "uid"), ("displayName", "name"), ("type", "type")] {
-                        if let Some(v) = text(t, from) {
-                            r.insert(to.into(), v.into());
-                        }
-                    }
-                    Value::Object(r)
-                })
-                .collect();
+            let resources = util::target_resources(&targets);
             if !resources.is_empty() {
                 e.set("resources", resources);
             }
@@ -189,62 +201,37 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     Ok(vec![e])
 }
 
-/// The OCSF class (and activity) an event type maps to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Authentication(u8),
-    AccountChange(u8),
-    GroupManagement(u8),
-    ApiActivity(u8),
-}
-
-impl Kind {
-    /// Classifies an event type.
-    fn of(event_type: &str) -> Kind {
-        match event_type {
-            "user.session.start" => Kind::Authentication(1),
-            "user.session.end" => Kind::Authentication(2),
-            t if t.starts_with("user.authentication.") => Kind::Authentication(1),
-            "user.account.lock" | "user.account.lock.limit" => Kind::AccountChange(9),
-            "user.account.unlock" | "user.account.unlock_by_admin" => Kind::AccountChange(12),
-            "user.lifecycle.create" => Kind::AccountChange(1),
-            "user.lifecycle.activate"
-            | "user.lifecycle.reactivate"
-            | "user.lifecycle.unsuspend" => Kind::AccountChange(2),
-            "user.lifecycle.deactivate" | "user.lifecycle.suspend" => Kind::AccountChange(5),
-            "user.lifecycle.delete"
-            | "user.lifecycle.delete.initiated"
-            | "user.lifecycle.delete.completed" => Kind::AccountChange(6),
-            "user.account.update_password" => Kind::AccountChange(3),
-            "user.account.reset_password" => Kind::AccountChange(4),
-            "user.mfa.factor.activate" => Kind::AccountChange(10),
-            "user.mfa.factor.deactivate" | "user.mfa.factor.reset_all" => Kind::AccountChange(11),
-            "group.user_membership.add" => Kind::GroupManagement(3),
-            "group.user_membership.remove" => Kind::GroupManagement(4),
-            "user.account.privilege.grant" | "group.privilege.grant" => Kind::GroupManagement(1),
-            "user.account.privilege.revoke" | "group.privilege.revoke" => Kind::GroupManagement(2),
-            t => Kind::ApiActivity(verb_activity(t)),
+/// The OCSF class and activity an event type maps to.
+fn classify(event_type: &str) -> IdentityKind {
+    match event_type {
+        "user.session.start" => IdentityKind::Authentication(1),
+        "user.session.end" => IdentityKind::Authentication(2),
+        t if t.starts_with("user.authentication.") => IdentityKind::Authentication(1),
+        "user.account.lock" | "user.account.lock.limit" => IdentityKind::AccountChange(9),
+        "user.account.unlock" | "user.account.unlock_by_admin" => IdentityKind::AccountChange(12),
+        "user.lifecycle.create" => IdentityKind::AccountChange(1),
+        "user.lifecycle.activate" | "user.lifecycle.reactivate" | "user.lifecycle.unsuspend" => {
+            IdentityKind::AccountChange(2)
         }
-    }
-
-    /// The OCSF class.
-    fn class(self) -> Class {
-        match self {
-            Kind::Authentication(_) => Class::Authentication,
-            Kind::AccountChange(_) => Class::AccountChange,
-            Kind::GroupManagement(_) => Class::GroupManagement,
-            Kind::ApiActivity(_) => Class::ApiActivity,
+        "user.lifecycle.deactivate" | "user.lifecycle.suspend" => IdentityKind::AccountChange(5),
+        "user.lifecycle.delete"
+        | "user.lifecycle.delete.initiated"
+        | "user.lifecycle.delete.completed" => IdentityKind::AccountChange(6),
+        "user.account.update_password" => IdentityKind::AccountChange(3),
+        "user.account.reset_password" => IdentityKind::AccountChange(4),
+        "user.mfa.factor.activate" => IdentityKind::AccountChange(10),
+        "user.mfa.factor.deactivate" | "user.mfa.factor.reset_all" => {
+            IdentityKind::AccountChange(11)
         }
-    }
-
-    /// The OCSF `activity_id`.
-    fn activity(self) -> u8 {
-        match self {
-            Kind::Authentication(a)
-            | Kind::AccountChange(a)
-            | Kind::GroupManagement(a)
-            | Kind::ApiActivity(a) => a,
+        "group.user_membership.add" => IdentityKind::GroupManagement(3),
+        "group.user_membership.remove" => IdentityKind::GroupManagement(4),
+        "user.account.privilege.grant" | "group.privilege.grant" => {
+            IdentityKind::GroupManagement(1)
         }
+        "user.account.privilege.revoke" | "group.privilege.revoke" => {
+            IdentityKind::GroupManagement(2)
+        }
+        t => IdentityKind::ApiActivity(verb_activity(t)),
     }
 }
 
@@ -269,7 +256,7 @@ fn verb_activity(event_type: &str) -> u8 {
 fn is_mfa(event_type: &str, obj: &Map<String, Value>) -> bool {
     event_type.ends_with("auth_via_mfa")
         || event_type.contains(".factor")
-        || text(obj, "legacyEventType").is_some_and(|l| l.contains(".factor."))
+        || get_ci_nonempty_str(obj, "legacyEventType").is_some_and(|l| l.contains(".factor."))
 }
 
 /// OCSF status of an `outcome.result`.
@@ -297,10 +284,13 @@ fn severity(s: &str) -> Option<Severity> {
 /// Sets `{prefix}.name` (the login, `alternateId`), `uid`, `full_name` and, for an email
 /// login, `email_addr` from an Okta actor or target.
 fn set_principal(e: &mut Event, prefix: &str, who: &Map<String, Value>) {
-    let login = text(who, "alternateId").filter(|l| *l != "unknown");
+    let login = get_ci_nonempty_str(who, "alternateId").filter(|l| *l != "unknown");
     e.set_opt(&format!("{prefix}.name"), login);
-    e.set_opt(&format!("{prefix}.uid"), text(who, "id"));
-    e.set_opt(&format!("{prefix}.full_name"), text(who, "displayName"));
+    e.set_opt(&format!("{prefix}.uid"), get_ci_nonempty_str(who, "id"));
+    e.set_opt(
+        &format!("{prefix}.full_name"),
+        get_ci_nonempty_str(who, "displayName"),
+    );
     e.set_opt(
         &format!("{prefix}.email_addr"),
         login.filter(|l| l.contains('@')),
@@ -309,32 +299,8 @@ fn set_principal(e: &mut Event, prefix: &str, who: &Map<String, Value>) {
 
 /// The `target` objects.
 fn targets(obj: &Map<String, Value>) -> Vec<&Map<String, Value>> {
-    field(obj, "target")
+    get_ci(obj, "target")
         .and_then(Value::as_array)
         .map(|ts| ts.iter().filter_map(Value::as_object).collect())
         .unwrap_or_default()
-}
-
-/// The value at a dotted path, the first key matched case-insensitively.
-fn field<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let (head, rest) = match path.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (path, None),
-    };
-    let top = obj.get(head).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(head))
-            .map(|(_, v)| v)
-    })?;
-    match rest {
-        None => Some(top),
-        Some(rest) => util::get(top.as_object()?, rest),
-    }
-}
-
-/// A non-empty string at a dotted path.
-fn text<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
-    field(obj, path)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
 }

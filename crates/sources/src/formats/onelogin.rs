@@ -26,7 +26,7 @@
 //! Every other id is API Activity, activity Other (99), with `api.operation` = the id.
 
 use evident_model::{Class, Event, Status};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Shape, util};
 use crate::parse::{self, ParseContext, ParseError};
@@ -63,44 +63,57 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     e.set("metadata.product.name", "OneLogin");
     e.set("metadata.product.vendor_name", "One Identity");
     e.set("metadata.event_code", type_id.to_string());
-    e.set_opt("metadata.uid", id_at(&obj, "id"));
+    e.set_opt("metadata.uid", util::get_id(&obj, "id"));
     if let Some(s) = status {
         e.set_status(s);
     }
     e.set_opt(
         "message",
-        str_at(&obj, "notes").or_else(|| str_at(&obj, "custom_message")),
+        util::get_nonempty_str(&obj, "notes")
+            .or_else(|| util::get_nonempty_str(&obj, "custom_message")),
     );
-    e.set_opt("status_detail", str_at(&obj, "error_description"));
-    e.set_opt("src_endpoint.ip", str_at(&obj, "ipaddr"));
-    e.set_opt("http_request.user_agent", str_at(&obj, "user_agent"));
-    e.set_opt("actor.user.uid", id_at(&obj, "actor_user_id"));
+    e.set_opt(
+        "status_detail",
+        util::get_nonempty_str(&obj, "error_description"),
+    );
+    e.set_opt("src_endpoint.ip", util::get_nonempty_str(&obj, "ipaddr"));
+    e.set_opt(
+        "http_request.user_agent",
+        util::get_nonempty_str(&obj, "user_agent"),
+    );
+    e.set_opt("actor.user.uid", util::get_id(&obj, "actor_user_id"));
     e.set_opt(
         "actor.user.name",
-        str_at(&obj, "actor_user_name").map(str::trim),
+        util::get_nonempty_str(&obj, "actor_user_name").map(str::trim),
     );
-    e.set_opt("user.uid", id_at(&obj, "user_id"));
-    e.set_opt("user.name", str_at(&obj, "user_name"));
+    e.set_opt("user.uid", util::get_id(&obj, "user_id"));
+    e.set_opt("user.name", util::get_nonempty_str(&obj, "user_name"));
 
-    let app = str_at(&obj, "app_name");
+    let app = util::get_nonempty_str(&obj, "app_name");
     match class {
         Class::Authentication => {
             e.set_opt("service.name", app);
-            e.set_opt("service.uid", id_at(&obj, "app_id"));
-            if str_at(&obj, "otp_device_name").is_some() {
+            e.set_opt("service.uid", util::get_id(&obj, "app_id"));
+            if util::get_nonempty_str(&obj, "otp_device_name").is_some() {
                 e.set("is_mfa", true);
             }
         }
         Class::GroupManagement => {
             // OneLogin grants access through roles; a role is the group here.
             let (uid, name) = if obj.contains_key("role_id") || obj.contains_key("role_name") {
-                (id_at(&obj, "role_id"), str_at(&obj, "role_name"))
+                (
+                    util::get_id(&obj, "role_id"),
+                    util::get_nonempty_str(&obj, "role_name"),
+                )
             } else {
-                (id_at(&obj, "group_id"), str_at(&obj, "group_name"))
+                (
+                    util::get_id(&obj, "group_id"),
+                    util::get_nonempty_str(&obj, "group_name"),
+                )
             };
             e.set_opt("group.uid", uid);
             e.set_opt("group.name", name);
-            if let Some(p) = str_at(&obj, "privilege_name").or(app) {
+            if let Some(p) = util::get_nonempty_str(&obj, "privilege_name").or(app) {
                 e.set("privileges", vec![p.to_owned()]);
             }
         }
@@ -148,20 +161,4 @@ fn classify(type_id: u32) -> (Class, u8, Option<Status>) {
         240 => (Class::ApiActivity, 2, None),
         _ => (Class::ApiActivity, 99, None),
     }
-}
-
-/// An id that OneLogin sends as a number or a string, as a string.
-fn id_at(obj: &Map<String, Value>, key: &str) -> Option<String> {
-    match obj.get(key)? {
-        Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    }
-}
-
-/// A non-empty string field.
-fn str_at<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    obj.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
 }

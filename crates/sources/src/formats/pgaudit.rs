@@ -37,6 +37,7 @@ use serde_json::{Map, Value, json};
 
 use super::Shape;
 use super::syslog::parse_syslog_header;
+use super::util::put;
 use crate::parse::{ParseContext, ParseError, text};
 
 /// Severity words PostgreSQL writes before `:  `.
@@ -238,17 +239,12 @@ impl<'a> Prefix<'a> {
     /// The prefix fields by csvlog column name.
     fn fields(&self) -> Map<String, Value> {
         let mut m = Map::new();
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                m.insert(k.into(), v);
-            }
-        };
-        put("log_time", self.time.map(Value::from));
-        put("process_id", self.pid.map(Value::from));
-        put("user_name", self.user.map(Value::from));
-        put("database_name", self.db.map(Value::from));
-        put("application_name", self.app.map(Value::from));
-        put("connection_from", self.client.map(Value::from));
+        put(&mut m, "log_time", self.time);
+        put(&mut m, "process_id", self.pid);
+        put(&mut m, "user_name", self.user);
+        put(&mut m, "database_name", self.db);
+        put(&mut m, "application_name", self.app);
+        put(&mut m, "connection_from", self.client);
         m
     }
 }

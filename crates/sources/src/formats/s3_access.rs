@@ -28,7 +28,10 @@ use evident_model::{Class, Event, Status};
 use serde_json::{Map, Value};
 
 use super::Shape;
-use super::util::{get_str, parse_time, parse_time_str};
+use super::access_log::{insert_additional_fields, set_http_response, split_fields, split_line};
+use super::util::{
+    arn_tail, fallback_time, get_str, mark_unparsed_time, parse_time_str, starts_as_json_object,
+};
 use crate::parse::{ParseContext, ParseError, json_object, text};
 
 /// Field names of the text line in order, as Panther names them in its JSON rows.
@@ -106,11 +109,7 @@ pub(crate) fn detect(shape: &Shape<'_>) -> bool {
 /// not a time leaves Panther's `p_event_time` or the receive time, marked
 /// `unmapped.evident_parse = "time_not_parsed"`.
 pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>, ParseError> {
-    let start = record
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(0);
-    let fields = if record.get(start) == Some(&b'{') {
+    let fields = if starts_as_json_object(record) {
         let obj = json_object(record)?;
         if !obj.contains_key("p_log_type") {
             match obj.get("bucket") {
@@ -136,31 +135,18 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     let parsed = stamp
         .and_then(Value::as_str)
         .and_then(|s| parse_time_str(s).or_else(|| line_time(s)));
-    let time = parsed
-        .or_else(|| fields.get("p_event_time").and_then(parse_time))
-        .unwrap_or_else(|| ctx.received_at_ms());
+    let time = parsed.unwrap_or_else(|| fallback_time(&fields, ctx));
     let time_parsed = stamp.is_none() || parsed.is_some();
     let mut e = normalize(&fields, time);
     e.set("unmapped", Value::Object(fields));
-    if !time_parsed {
-        e.set("unmapped.evident_parse", "time_not_parsed");
-    }
+    mark_unparsed_time(&mut e, time_parsed);
     Ok(vec![e])
 }
 
 /// The fields of a text line by Panther's names: `-` fields left out, numbers as numbers,
 /// fields past the documented ones in `additionalFields`.
 fn from_line(line: &str) -> Result<Map<String, Value>, ParseError> {
-    let values = split_fields(line.trim_end_matches(['\r', '\n']), "s3-access")?;
-    if values.len() < MIN_FIELDS {
-        return Err(ParseError::Unrecognized {
-            format: "s3-access",
-            detail: format!(
-                "expected at least {MIN_FIELDS} space-separated fields, found {}",
-                values.len()
-            ),
-        });
-    }
+    let values = split_line(line, "s3-access", MIN_FIELDS)?;
     if line_time(values[2]).is_none() {
         return Err(ParseError::WrongType {
             field: "time".into(),
@@ -187,13 +173,7 @@ fn from_line(line: &str) -> Result<Map<String, Value>, ParseError> {
         };
         map.insert((*name).to_owned(), v);
     }
-    if values.len() > FIELDS.len() {
-        let extra: Vec<Value> = values[FIELDS.len()..]
-            .iter()
-            .map(|v| Value::from(*v))
-            .collect();
-        map.insert("additionalFields".into(), extra.into());
-    }
+    insert_additional_fields(&mut map, &values, FIELDS.len());
     Ok(map)
 }
 
@@ -236,13 +216,7 @@ fn normalize(f: &Map<String, Value>, time: i64) -> Event {
     let status = f.get("httpstatus").and_then(Value::as_i64);
     let error = get_str(f, "errorcode");
     if let Some(code) = status {
-        e.set("http_response.code", code);
-        e.set("status_code", code.to_string());
-        e.set_status(if code >= 400 {
-            Status::Failure
-        } else {
-            Status::Success
-        });
+        set_http_response(&mut e, code);
     } else if error.is_some() {
         e.set_status(Status::Failure);
     }
@@ -320,67 +294,6 @@ fn line_time(s: &str) -> Option<i64> {
     DateTime::parse_from_str(s, "%d/%b/%Y:%H:%M:%S %z")
         .ok()
         .map(|t| t.timestamp_millis())
-}
-
-/// The last part of an ARN (after the last `/`, else the last `:`).
-fn arn_tail(arn: &str) -> &str {
-    arn.rsplit_once('/')
-        .or_else(|| arn.rsplit_once(':'))
-        .map_or(arn, |(_, tail)| tail)
-}
-
-/// Splits an AWS access log line into fields: separated by spaces; a field in double quotes
-/// runs to the quote that is followed by a space or the end (so a quote inside a user agent
-/// survives unless a space follows it); a field in brackets runs to the closing bracket when
-/// a space or the end follows it. Quotes and those brackets are removed. Shared with the ALB
-/// parser, whose lines follow the same rules.
-pub(super) fn split_fields<'a>(
-    line: &'a str,
-    format: &'static str,
-) -> Result<Vec<&'a str>, ParseError> {
-    let bytes = line.as_bytes();
-    let mut fields = Vec::with_capacity(32);
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b' ' {
-            i += 1;
-            continue;
-        }
-        // `[06/Feb/2019:00:00:38 +0000]` is one field; `[2001:db8::7]:443` is a plain one.
-        let bracket_end = (bytes[i] == b'[')
-            .then(|| bytes[i..].iter().position(|b| *b == b']'))
-            .flatten()
-            .map(|p| i + p)
-            .filter(|&c| c + 1 == bytes.len() || bytes[c + 1] == b' ');
-        let (field, next) = if bytes[i] == b'"' {
-            let mut j = i + 1;
-            loop {
-                match bytes[j..].iter().position(|b| *b == b'"') {
-                    Some(p) if j + p + 1 == bytes.len() || bytes[j + p + 1] == b' ' => {
-                        break (&line[i + 1..j + p], j + p + 1);
-                    }
-                    Some(p) => j += p + 1,
-                    None => {
-                        return Err(ParseError::Unrecognized {
-                            format,
-                            detail: format!("unterminated quoted field at byte {i}"),
-                        });
-                    }
-                }
-            }
-        } else if let Some(close) = bracket_end {
-            (&line[i + 1..close], close + 1)
-        } else {
-            let end = bytes[i..]
-                .iter()
-                .position(|b| *b == b' ')
-                .map_or(bytes.len(), |p| i + p);
-            (&line[i..end], end)
-        };
-        fields.push(field);
-        i = next;
-    }
-    Ok(fields)
 }
 
 #[cfg(test)]

@@ -55,19 +55,28 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     e.set("metadata.product.vendor_name", "Slack");
     e.set("metadata.log_name", "audit");
     e.set("metadata.event_code", action);
-    e.set_opt("metadata.uid", str_at(&obj, "id"));
+    e.set_opt("metadata.uid", util::get_nonempty_str(&obj, "id"));
     if let Some(s) = status {
         e.set_status(s);
     }
     let actor = util::get(&obj, "actor.user").and_then(Value::as_object);
     if let Some(actor) = actor {
-        set_user(&mut e, "actor.user", actor);
+        util::set_user(&mut e, "actor.user", actor, "id", "name", "email");
     }
-    e.set_opt("actor.session.uid", str_at(&obj, "context.session_id"));
-    e.set_opt("src_endpoint.ip", str_at(&obj, "context.ip_address"));
-    e.set_opt("http_request.user_agent", str_at(&obj, "context.ua"));
+    e.set_opt(
+        "actor.session.uid",
+        util::get_nonempty_str(&obj, "context.session_id"),
+    );
+    e.set_opt(
+        "src_endpoint.ip",
+        util::get_nonempty_str(&obj, "context.ip_address"),
+    );
+    e.set_opt(
+        "http_request.user_agent",
+        util::get_nonempty_str(&obj, "context.ua"),
+    );
 
-    let entity_type = str_at(&obj, "entity.type");
+    let entity_type = util::get_nonempty_str(&obj, "entity.type");
     let entity = entity_type
         .and_then(|t| util::get(&obj, &format!("entity.{t}")))
         .and_then(Value::as_object);
@@ -76,26 +85,35 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
         Class::Authentication => {
             // Logins name the user as actor; admin session resets name the target as entity.
             if let Some(u) = entity_user.or(actor) {
-                set_user(&mut e, "user", u);
+                util::set_user(&mut e, "user", u, "id", "name", "email");
             }
         }
         Class::AccountChange => {
             if let Some(u) = entity_user {
-                set_user(&mut e, "user", u);
+                util::set_user(&mut e, "user", u, "id", "name", "email");
             }
         }
         Class::GroupManagement => {
             if let Some(u) = entity_user.or(actor) {
-                set_user(&mut e, "user", u);
+                util::set_user(&mut e, "user", u, "id", "name", "email");
             }
             if let (Some("channel"), Some(channel)) = (entity_type, entity) {
-                e.set_opt("group.uid", str_at(channel, "id"));
-                e.set_opt("group.name", str_at(channel, "name"));
+                e.set_opt("group.uid", util::get_nonempty_str(channel, "id"));
+                e.set_opt("group.name", util::get_nonempty_str(channel, "name"));
                 e.set("group.type", "channel");
             } else {
-                e.set_opt("group.uid", str_at(&obj, "context.location.id"));
-                e.set_opt("group.name", str_at(&obj, "context.location.name"));
-                e.set_opt("group.type", str_at(&obj, "context.location.type"));
+                e.set_opt(
+                    "group.uid",
+                    util::get_nonempty_str(&obj, "context.location.id"),
+                );
+                e.set_opt(
+                    "group.name",
+                    util::get_nonempty_str(&obj, "context.location.name"),
+                );
+                e.set_opt(
+                    "group.type",
+                    util::get_nonempty_str(&obj, "context.location.type"),
+                );
             }
             if let Some(role) = action.strip_prefix("role_change_to_") {
                 e.set("privileges", vec![role.to_owned()]);
@@ -111,13 +129,13 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
                 "finding_info.title",
                 format!("Slack {}", action.replace('_', " ")),
             );
-            e.set_opt("finding_info.uid", str_at(&obj, "id"));
+            e.set_opt("finding_info.uid", util::get_nonempty_str(&obj, "id"));
             if !reasons.is_empty() {
                 e.set("finding_info.desc", reasons.join(", "));
                 e.set("finding_info.types", reasons);
             }
             if let Some(u) = entity_user.or(actor) {
-                set_user(&mut e, "user", u);
+                util::set_user(&mut e, "user", u, "id", "name", "email");
             }
             set_resource(&mut e, entity_type, entity);
         }
@@ -125,7 +143,7 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
             e.set("api.operation", action);
             e.set("api.service.name", "Slack");
             if let Some(u) = entity_user {
-                set_user(&mut e, "user", u);
+                util::set_user(&mut e, "user", u, "id", "name", "email");
             }
             set_resource(&mut e, entity_type, entity);
         }
@@ -176,13 +194,6 @@ fn verb_activity(action: &str) -> u8 {
         .unwrap_or(99)
 }
 
-/// Sets `<prefix>.{uid,name,email_addr}` from a Slack user object.
-fn set_user(e: &mut Event, prefix: &str, user: &Map<String, Value>) {
-    e.set_opt(&format!("{prefix}.uid"), str_at(user, "id"));
-    e.set_opt(&format!("{prefix}.name"), str_at(user, "name"));
-    e.set_opt(&format!("{prefix}.email_addr"), str_at(user, "email"));
-}
-
 /// Sets `resources` to the entity acted on, when it is not a user.
 fn set_resource(e: &mut Event, entity_type: Option<&str>, entity: Option<&Map<String, Value>>) {
     if let (Some(t), Some(entity)) = (entity_type, entity)
@@ -190,17 +201,14 @@ fn set_resource(e: &mut Event, entity_type: Option<&str>, entity: Option<&Map<St
     {
         let mut r = Map::new();
         r.insert("type".into(), json!(t));
-        if let Some(id) = str_at(entity, "id") {
+        if let Some(id) = util::get_nonempty_str(entity, "id") {
             r.insert("uid".into(), json!(id));
         }
-        if let Some(name) = str_at(entity, "name").or_else(|| str_at(entity, "title")) {
+        if let Some(name) = util::get_nonempty_str(entity, "name")
+            .or_else(|| util::get_nonempty_str(entity, "title"))
+        {
             r.insert("name".into(), json!(name));
         }
         e.set("resources", json!([r]));
     }
-}
-
-/// A non-empty string at a dotted path.
-fn str_at<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
-    util::get_str(obj, path).filter(|s| !s.is_empty())
 }

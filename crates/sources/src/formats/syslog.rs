@@ -25,6 +25,7 @@ use evident_model::{Class, Event, Severity};
 use serde_json::{Map, Value};
 
 use super::Shape;
+use super::util::put;
 use crate::parse::{ParseContext, ParseError, text};
 
 /// Does the record look like a syslog line? A `<PRI>` prefix or a BSD timestamp at the
@@ -162,23 +163,19 @@ pub(crate) fn not_syslog(format: &'static str) -> ParseError {
 /// The header fields by their RFC 5424 names.
 fn header_fields(h: &SyslogHeader<'_>) -> Map<String, Value> {
     let mut m = Map::new();
-    let mut put = |k: &str, v: Option<Value>| {
-        if let Some(v) = v {
-            m.insert(k.to_owned(), v);
-        }
-    };
-    put("facility", h.facility.map(Value::from));
-    put("severity", h.severity.map(Value::from));
-    put("timestamp", h.timestamp.map(Value::from));
-    put("hostname", h.host.map(Value::from));
-    put("app_name", h.app.map(Value::from));
-    put("procid", h.pid.map(Value::from));
-    put("msgid", h.msgid.map(Value::from));
+    put(&mut m, "facility", h.facility);
+    put(&mut m, "severity", h.severity);
+    put(&mut m, "timestamp", h.timestamp);
+    put(&mut m, "hostname", h.host);
+    put(&mut m, "app_name", h.app);
+    put(&mut m, "procid", h.pid);
+    put(&mut m, "msgid", h.msgid);
     put(
+        &mut m,
         "structured_data",
         h.structured_data.map(structured_data_json),
     );
-    put("msg", Some(Value::from(h.msg)));
+    m.insert("msg".into(), Value::from(h.msg));
     m
 }
 

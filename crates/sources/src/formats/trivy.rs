@@ -25,7 +25,7 @@ use evident_model::{Class, Event, Severity};
 use serde_json::{Map, Value};
 
 use super::Shape;
-use super::util::{get_str, parse_time};
+use super::util::{first_cwe, get_str, mark_unparsed_time, parse_time, put, require_str, within};
 use crate::parse::{ParseContext, ParseError, json_object};
 
 /// Does the record look like a Trivy report? A numeric `SchemaVersion` and a string
@@ -44,20 +44,7 @@ pub(crate) fn detect(shape: &Shape<'_>) -> bool {
 /// later), else the receive time.
 pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>, ParseError> {
     let obj = json_object(record)?;
-    let artifact = match obj.get("ArtifactName") {
-        Some(Value::String(s)) => s.as_str(),
-        None | Some(Value::Null) => {
-            return Err(ParseError::MissingField {
-                field: "ArtifactName".into(),
-            });
-        }
-        Some(_) => {
-            return Err(ParseError::WrongType {
-                field: "ArtifactName".into(),
-                expected: "a string",
-            });
-        }
-    };
+    let artifact = require_str(&obj, "ArtifactName")?;
     let created = obj.get("CreatedAt").filter(|v| !v.is_null());
     let parsed = created.and_then(parse_time);
     let time_parsed = created.is_none() || parsed.is_some();
@@ -109,20 +96,8 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
                     expected: "an object",
                 });
             };
-            let id = match vuln.get("VulnerabilityID") {
-                Some(Value::String(s)) => s.as_str(),
-                None | Some(Value::Null) => {
-                    return Err(ParseError::MissingField {
-                        field: format!("Results.{i}.Vulnerabilities.{j}.VulnerabilityID"),
-                    });
-                }
-                Some(_) => {
-                    return Err(ParseError::WrongType {
-                        field: format!("Results.{i}.Vulnerabilities.{j}.VulnerabilityID"),
-                        expected: "a string",
-                    });
-                }
-            };
+            let id = require_str(vuln, "VulnerabilityID")
+                .map_err(|err| within(err, &format!("Results.{i}.Vulnerabilities.{j}.")))?;
             let mut e = finding(&report, result, vuln, id);
             let mut unmapped = header.clone();
             for key in ["Target", "Class", "Type"] {
@@ -133,7 +108,7 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
             unmapped.insert("Vulnerability".into(), v.clone());
             e.set("raw_data", v.to_string());
             e.set("unmapped", Value::Object(unmapped));
-            mark_time(&mut e, time_parsed);
+            mark_unparsed_time(&mut e, time_parsed);
             events.push(e);
         }
     }
@@ -155,18 +130,10 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
             );
         e.set("resources", vec![report.resource()]);
         e.set("unmapped", Value::Object(obj));
-        mark_time(&mut e, time_parsed);
+        mark_unparsed_time(&mut e, time_parsed);
         events.push(e);
     }
     Ok(events)
-}
-
-/// Marks `unmapped.evident_parse = "time_not_parsed"` when `CreatedAt` was not a time (the
-/// event then has the receive time).
-fn mark_time(e: &mut Event, time_parsed: bool) {
-    if !time_parsed {
-        e.set("unmapped.evident_parse", "time_not_parsed");
-    }
 }
 
 /// What every finding of a report shares.
@@ -243,17 +210,7 @@ fn finding(
     put(&mut v, "desc", get_str(vuln, "Description"));
     put(&mut v, "severity", severity.map(Severity::caption));
     put(&mut v, "vendor_name", get_str(vuln, "DataSource.Name"));
-    if let Some(cwe) = vuln
-        .get("CweIDs")
-        .and_then(Value::as_array)
-        .and_then(|l| l.first())
-        .and_then(Value::as_str)
-    {
-        v.insert(
-            "cwe".into(),
-            Value::Object(Map::from_iter([("uid".to_owned(), cwe.into())])),
-        );
-    }
+    put(&mut v, "cwe", first_cwe(vuln.get("CweIDs")));
     if let Some(refs) = vuln.get("References").filter(|r| r.is_array()) {
         v.insert("references".into(), refs.clone());
     }
@@ -322,12 +279,5 @@ fn severity(word: &str) -> Severity {
         "HIGH" => Severity::High,
         "CRITICAL" => Severity::Critical,
         _ => Severity::Unknown,
-    }
-}
-
-/// Inserts a string when there is one.
-fn put(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
-    if let Some(v) = value {
-        map.insert(key.to_owned(), Value::from(v));
     }
 }

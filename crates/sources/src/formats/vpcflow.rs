@@ -31,7 +31,7 @@ use evident_model::{Class, Event};
 use serde_json::{Map, Value};
 
 use super::Shape;
-use super::util::parse_time;
+use super::util::{mark_unparsed_time, parse_time, starts_as_json_object};
 use crate::parse::{ParseContext, ParseError, json_object, text};
 
 /// The default (version 2) field order.
@@ -177,19 +177,13 @@ impl VpcFlowParser {
         record: &[u8],
         ctx: &ParseContext<'_>,
     ) -> Result<Vec<Event>, ParseError> {
-        let start = record
-            .iter()
-            .position(|b| !b.is_ascii_whitespace())
-            .unwrap_or(0);
-        if record.get(start) == Some(&b'{') {
+        if starts_as_json_object(record) {
             let obj = json_object(record)?;
             let flow = Flow::from_json(&obj)?;
             let mut e = flow.event(ctx, obj.get("p_event_time").and_then(parse_time));
             let time_not_parsed = flow.time_not_parsed;
             e.set("unmapped", Value::Object(obj));
-            if time_not_parsed {
-                e.set("unmapped.evident_parse", "time_not_parsed");
-            }
+            mark_unparsed_time(&mut e, !time_not_parsed);
             return Ok(vec![e]);
         }
         let line = text(record)?;

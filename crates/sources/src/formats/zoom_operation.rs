@@ -19,7 +19,7 @@
 //! The operator is the actor; the detail is the message.
 
 use evident_model::{Class, Event};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{Shape, util};
 use crate::parse::{self, ParseContext, ParseError};
@@ -40,8 +40,8 @@ pub(crate) fn detect(shape: &Shape<'_>) -> bool {
 pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>, ParseError> {
     let obj = parse::json_object(record)?;
     let action = util::require_str(&obj, "action")?;
-    let category = str_at(&obj, "category_type").unwrap_or_default();
-    let detail = str_at(&obj, "operation_detail").unwrap_or_default();
+    let category = util::get_nonempty_str(&obj, "category_type").unwrap_or_default();
+    let detail = util::get_nonempty_str(&obj, "operation_detail").unwrap_or_default();
     let time = obj
         .get("time")
         .and_then(util::parse_time)
@@ -93,7 +93,7 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     if !detail.is_empty() {
         e.set("message", detail);
     }
-    if let Some(operator) = str_at(&obj, "operator") {
+    if let Some(operator) = util::get_nonempty_str(&obj, "operator") {
         e.set("actor.user.name", operator);
         if operator.contains('@') {
             e.set("actor.user.email_addr", operator);
@@ -155,11 +155,4 @@ fn set_target_user(e: &mut Event, user: &str) {
     if user.contains('@') {
         e.set("user.email_addr", user);
     }
-}
-
-/// A non-empty string field.
-fn str_at<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    obj.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
 }
