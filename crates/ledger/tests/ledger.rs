@@ -559,14 +559,7 @@ fn alter_entry(dir: &Path, i: usize, fix_crc: bool) {
 
 #[test]
 fn reopen_refuses_a_tampered_entry_under_the_latest_checkpoint() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = new_key("evident.test/tamper-open");
-    drop({
-        let ledger = open(dir.path(), &key);
-        append_range(&ledger, 0, 300, 50);
-        ledger.checkpoint().unwrap();
-        ledger
-    });
+    let (dir, key) = checkpointed_300();
     // Entry 290 is in the partial tile the root is rebuilt from.
     alter_entry(dir.path(), 290, true);
     let before = fs::read(segment_path(dir.path(), 0)).unwrap();
@@ -577,42 +570,44 @@ fn reopen_refuses_a_tampered_entry_under_the_latest_checkpoint() {
         }
         other => panic!("expected Corrupted, got {other:?}"),
     }
-    let after = fs::read(segment_path(dir.path(), 0)).unwrap();
-    assert!(
-        after == before,
-        "open changed the segment: {} bytes before, {} after",
-        before.len(),
-        after.len()
-    );
+    assert_segment_unchanged(dir.path(), &before);
 }
 
 #[test]
-
 fn reopen_refuses_a_damaged_checkpointed_record_without_truncating_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = new_key("evident.test/tamper-open");
-    drop({
-        let ledger = open(dir.path(), &key);
-        append_range(&ledger, 0, 300, 50);
-        ledger.checkpoint().unwrap();
-        ledger
-    });
+    let (dir, key) = checkpointed_300();
     // The last checkpointed record no longer matches its CRC: it looks torn, but it was
     // acknowledged and signed, so it is damage to report, not a tail to cut.
     alter_entry(dir.path(), 299, false);
     let before = fs::read(segment_path(dir.path(), 0)).unwrap();
     let err = open_err(dir.path(), &key);
     assert!(matches!(err, LedgerError::Corrupted { .. }), "{err:?}");
-    let after = fs::read(segment_path(dir.path(), 0)).unwrap();
+    assert_segment_unchanged(dir.path(), &before);
+    let report = verify_dir(dir.path(), &key);
+    assert_eq!(report.damage[0].kind, DamageKind::Changed);
+    assert_eq!(report.damage[0].index, Some(299));
+}
+
+/// A closed ledger of 300 entries with a checkpoint of size 300.
+fn checkpointed_300() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key("evident.test/tamper-open");
+    let ledger = open(dir.path(), &key);
+    append_range(&ledger, 0, 300, 50);
+    ledger.checkpoint().unwrap();
+    drop(ledger);
+    (dir, key)
+}
+
+/// A refused open must leave the evidence exactly as it found it.
+fn assert_segment_unchanged(dir: &Path, before: &[u8]) {
+    let after = fs::read(segment_path(dir, 0)).unwrap();
     assert!(
         after == before,
         "open changed the segment: {} bytes before, {} after",
         before.len(),
         after.len()
     );
-    let report = verify_dir(dir.path(), &key);
-    assert_eq!(report.damage[0].kind, DamageKind::Changed);
-    assert_eq!(report.damage[0].index, Some(299));
 }
 
 fn open_err(dir: &Path, key: &str) -> LedgerError {
