@@ -69,6 +69,18 @@ impl Intake {
     pub fn try_admit(&self, records: u32) -> Option<tokio::sync::OwnedSemaphorePermit> {
         self.0.clone().try_acquire_many_owned(records).ok()
     }
+
+    /// Waits until `records` permits are free, then takes them until the guard drops: how
+    /// stream receivers (syslog over TCP) push back on a sender instead of refusing.
+    pub async fn admit(&self, records: u32) -> tokio::sync::OwnedSemaphorePermit {
+        loop {
+            // The semaphore is never closed, so acquiring only fails if it were; retry.
+            if let Ok(p) = self.0.clone().acquire_many_owned(records).await {
+                return p;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
 }
 
 /// Shared handler state.
@@ -79,9 +91,10 @@ pub(crate) struct AppState {
     intake: Intake,
 }
 
-/// The router: ingest, health and the public log API, with an intake sized from config.
+/// The router: ingest, health and the public log API, sharing the node's intake with the
+/// other receivers.
 pub fn app(node: Arc<Evident>) -> Router {
-    let intake = Intake::new(node.config.ingest.queue_records);
+    let intake = node.intake.clone();
     app_with_intake(node, intake)
 }
 

@@ -18,6 +18,7 @@ mod home;
 mod ingest;
 mod log_api;
 mod pipeline;
+pub mod receivers;
 mod report;
 
 use std::sync::Arc;
@@ -71,6 +72,10 @@ pub struct Evident {
     pub db: Arc<StateDb>,
     /// What receivers accepted and refused since start, shared by all of them.
     pub counters: Arc<Counters>,
+    /// Per-receiver counters (`GET /metrics`).
+    pub receivers: Arc<receivers::Receivers>,
+    /// The intake queue every receiver shares (sized by `ingest.queue_records`).
+    pub intake: Intake,
 }
 
 impl Evident {
@@ -107,10 +112,12 @@ impl Evident {
         let db = StateDb::open(&data.state_db_path())?;
         Ok(Evident {
             data: data.clone(),
-            config,
             ledger: Arc::new(ledger),
             db: Arc::new(db),
             counters: Arc::new(Counters::default()),
+            receivers: Arc::new(receivers::Receivers::default()),
+            intake: Intake::new(config.ingest.queue_records),
+            config,
         })
     }
 }
