@@ -42,6 +42,28 @@ pub(crate) enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Syslog over TCP into Evident (sealed, fsynced) and into rsyslog (imtcp → omfile),
+    /// the same stream in the same run.
+    Syslog {
+        /// Messages to send.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        /// Concurrent TCP connections (senders).
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+        /// Size of each message in bytes (RFC 3164 sshd lines, padded).
+        #[arg(long, default_value_t = 256)]
+        message_bytes: usize,
+        /// Runs of each receiver; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// The rsyslogd to compare with.
+        #[arg(long, default_value = "rsyslogd")]
+        rsyslogd: std::path::PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
@@ -57,6 +79,21 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
             event_bytes,
             json: json_out,
         } => ingest(clients, events, batch.max(1), event_bytes, json_out),
+        BenchCommand::Syslog {
+            events,
+            connections,
+            message_bytes,
+            rounds,
+            rsyslogd,
+            json: json_out,
+        } => syslog(
+            events,
+            connections.max(1),
+            message_bytes,
+            rounds.max(1),
+            &rsyslogd,
+            json_out,
+        ),
     }
 }
 
@@ -290,4 +327,273 @@ fn parse(days: u32, json_out: bool) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Clean)
+}
+
+/// Syslog TCP throughput: Evident (every message sealed in the ledger, fsynced) against
+/// rsyslog writing the same octet-counted stream to a file, alternating, `rounds` times.
+fn syslog(
+    events: usize,
+    connections: usize,
+    message_bytes: usize,
+    rounds: usize,
+    rsyslogd: &std::path::Path,
+    json_out: bool,
+) -> anyhow::Result<Outcome> {
+    // The stream is built before the clock starts: one octet-counted buffer per connection.
+    let per = events.div_ceil(connections);
+    let wires: Vec<Vec<u8>> = (0..connections)
+        .map(|c| {
+            let mut wire = Vec::with_capacity(per * (message_bytes + 8));
+            for i in (c * per)..((c + 1) * per).min(events) {
+                let m = syslog_message(i, message_bytes);
+                wire.extend_from_slice(format!("{} ", m.len()).as_bytes());
+                wire.extend_from_slice(&m);
+            }
+            wire
+        })
+        .collect();
+    let payload_bytes = events * message_bytes;
+    let mut evident = Vec::new();
+    let mut rsyslog = Vec::new();
+    for _ in 0..rounds {
+        if let Some(secs) = syslog_into_rsyslog(rsyslogd, &wires, events)? {
+            rsyslog.push(secs);
+        }
+        evident.push(syslog_into_evident(&wires, events)?);
+    }
+    let median = |v: &mut Vec<(f64, f64)>| -> Option<(f64, f64)> {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v.get(v.len() / 2).copied()
+    };
+    let (evident_secs, normalized_secs) =
+        median(&mut evident).context("no Evident round ran")?;
+    let rsyslog_secs = median(&mut rsyslog).map(|(s, _)| s);
+    let eps = |secs: f64| events as f64 / secs;
+    let ratio = rsyslog_secs.map(|r| eps(evident_secs) / eps(r));
+    let doc = json!({
+        "scenario": "syslog-tcp", "events": events, "connections": connections,
+        "message_bytes": message_bytes, "rounds": rounds, "framing": "octet-counted",
+        "evident": {"seconds": evident_secs, "events_per_sec": eps(evident_secs),
+                    "mb_per_sec": payload_bytes as f64 / evident_secs / 1e6,
+                    "normalized_seconds": normalized_secs},
+        "rsyslog": rsyslog_secs.map(|s| json!({"seconds": s, "events_per_sec": eps(s),
+                    "mb_per_sec": payload_bytes as f64 / s / 1e6})),
+        "ratio_evident_to_rsyslog": ratio,
+    });
+    if json_out {
+        println!("{doc}");
+        return Ok(Outcome::Clean);
+    }
+    println!(
+        "syslog over TCP: {events} messages of {message_bytes} B, {connections} connections, octet-counted, median of {rounds}"
+    );
+    println!(
+        "  Evident (sealed + fsynced):  {:>10.0} events/s  {:>7.1} MB/s  ({evident_secs:.2} s; parsed + normalized after {normalized_secs:.2} s)",
+        eps(evident_secs),
+        payload_bytes as f64 / evident_secs / 1e6
+    );
+    match (rsyslog_secs, ratio) {
+        (Some(s), Some(r)) => {
+            println!(
+                "  rsyslog (imtcp → omfile):   {:>10.0} events/s  {:>7.1} MB/s  ({s:.2} s)",
+                eps(s),
+                payload_bytes as f64 / s / 1e6
+            );
+            println!("  Evident / rsyslog = {r:.2}x");
+        }
+        _ => println!("  rsyslog: not run ({} not found)", rsyslogd.display()),
+    }
+    Ok(Outcome::Clean)
+}
+
+/// An RFC 3164 sshd line of exactly `size` bytes (padding in the key fingerprint), unique
+/// per `i`.
+fn syslog_message(i: usize, size: usize) -> Vec<u8> {
+    let head = format!(
+        "<38>Nov 26 10:{:02}:{:02} web-{:02} sshd[{}]: Accepted publickey for user{} from 10.{}.{}.{} port {} ssh2: ED25519 SHA256:{i:010}",
+        (i / 60) % 60,
+        i % 60,
+        i % 16,
+        1000 + i % 30_000,
+        i % 200,
+        (i >> 16) % 256,
+        (i >> 8) % 256,
+        i % 256,
+        1024 + i % 60_000,
+    );
+    let mut m = head.into_bytes();
+    m.resize(size.max(m.len()), b'x');
+    m
+}
+
+/// A port free on loopback right now.
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Waits until something accepts connections on `port`.
+fn wait_listening(port: u16, what: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(Instant::now() < deadline, "{what} is not listening on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// Writes each wire on its own connection to `port`, in parallel threads.
+fn send_wires(
+    port: u16,
+    wires: &Arc<Vec<Vec<u8>>>,
+) -> Vec<std::thread::JoinHandle<std::io::Result<()>>> {
+    (0..wires.len())
+        .map(|c| {
+            let wires = wires.clone();
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+                std::io::Write::write_all(&mut s, &wires[c])
+            })
+        })
+        .collect()
+}
+
+/// Seconds until Evident has sealed all `events` (and until the pipeline normalized them).
+fn syslog_into_evident(wires: &[Vec<u8>], events: usize) -> anyhow::Result<(f64, f64)> {
+    use evident_server::receivers::syslog::{SyslogListenerConfig, SyslogProtocol};
+    let dir = tempfile::Builder::new()
+        .prefix("evident-bench-")
+        .tempdir()
+        .context("temp dir")?;
+    let data = DataDir::new(dir.path().join("data"));
+    data.init("evident.local/bench")?;
+    let mut node = Evident::open(&data)?;
+    node.db.add_source(&"syslog".parse()?, Format::Syslog)?;
+    let port = free_port()?;
+    node.config.syslog = vec![SyslogListenerConfig::new(
+        SyslogProtocol::Tcp,
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+    )];
+    let node = Arc::new(node);
+    let wires = Arc::new(wires.to_vec());
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(evident_server::serve(node.clone(), http, async {
+            let _ = stop_rx.await;
+        }));
+        tokio::task::spawn_blocking(move || wait_listening(port, "Evident")).await??;
+        let stats = node.receivers.stats("syslog-tcp");
+        let started = Instant::now();
+        let senders = send_wires(port, &wires);
+        let deadline = started + Duration::from_secs(600);
+        loop {
+            let s = stats.snapshot();
+            if s.stored >= events as u64 {
+                break;
+            }
+            anyhow::ensure!(
+                s.rejected == 0 && s.dropped == 0 && Instant::now() < deadline,
+                "Evident: {s:?} of {events}"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let sealed = started.elapsed().as_secs_f64();
+        for t in senders {
+            t.join()
+                .map_err(|_| anyhow::anyhow!("sender thread panicked"))??;
+        }
+        while node.db.watermark()? < events as u64 {
+            anyhow::ensure!(Instant::now() < deadline, "pipeline did not catch up");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let normalized = started.elapsed().as_secs_f64();
+        let _ = stop_tx.send(());
+        server.await??;
+        anyhow::ensure!(
+            node.ledger.size() == events as u64,
+            "ledger holds {} entries, expected {events}",
+            node.ledger.size()
+        );
+        Ok((sealed, normalized))
+    })
+}
+
+/// Seconds until rsyslogd has written all `events` lines to its file; `None` when
+/// rsyslogd is not installed.
+fn syslog_into_rsyslog(
+    rsyslogd: &std::path::Path,
+    wires: &[Vec<u8>],
+    events: usize,
+) -> anyhow::Result<Option<(f64, f64)>> {
+    let dir = tempfile::Builder::new()
+        .prefix("evident-bench-rsyslog-")
+        .tempdir()
+        .context("temp dir")?;
+    let port = free_port()?;
+    let out = dir.path().join("messages.log");
+    let conf = dir.path().join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global(workDirectory=\"{work}\")\nmodule(load=\"imtcp\")\n\
+             input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"bench\")\n\
+             ruleset(name=\"bench\") {{ action(type=\"omfile\" file=\"{out}\") }}\n",
+            work = dir.path().display(),
+            out = out.display(),
+        ),
+    )?;
+    let child = std::process::Command::new(rsyslogd)
+        .arg("-n")
+        .arg("-f")
+        .arg(&conf)
+        .arg("-i")
+        .arg(dir.path().join("rsyslogd.pid"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("starting {}", rsyslogd.display())),
+    };
+    let result = (|| {
+        wait_listening(port, "rsyslogd")?;
+        let wires = Arc::new(wires.to_vec());
+        let started = Instant::now();
+        let senders = send_wires(port, &wires);
+        let deadline = started + Duration::from_secs(600);
+        let (mut lines, mut offset) = (0usize, 0u64);
+        let mut buf = vec![0u8; 1 << 20];
+        while lines < events {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "rsyslog wrote {lines} of {events} lines"
+            );
+            if let Ok(mut f) = std::fs::File::open(&out) {
+                std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset))?;
+                loop {
+                    let n = std::io::Read::read(&mut f, &mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    offset += n as u64;
+                    lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let secs = started.elapsed().as_secs_f64();
+        for t in senders {
+            t.join()
+                .map_err(|_| anyhow::anyhow!("sender thread panicked"))??;
+        }
+        anyhow::ensure!(lines == events, "rsyslog wrote {lines} lines for {events} messages");
+        Ok(Some((secs, secs)))
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    result
 }

@@ -149,6 +149,14 @@ pub(crate) fn verify(data: &DataDir, json_out: bool) -> anyhow::Result<Outcome> 
         b.finish_and_clear();
     }
     let secs = started.elapsed().as_secs_f64();
+    // The case trail in the state DB must be what the ledger sealed; only meaningful when
+    // the ledger itself is intact.
+    let cases = if report.is_clean() {
+        Some(check_cases(data)?)
+    } else {
+        None
+    };
+    let cases_clean = cases.as_ref().is_none_or(|c| c.findings.is_empty());
     if json_out {
         let damage: Vec<_> = report
             .damage
@@ -175,6 +183,7 @@ pub(crate) fn verify(data: &DataDir, json_out: bool) -> anyhow::Result<Outcome> 
                 "seconds": secs,
                 "damage": damage,
                 "unsealed": report.unsealed,
+                "cases": cases,
             })
         );
     } else if report.is_clean() {
@@ -185,15 +194,50 @@ pub(crate) fn verify(data: &DataDir, json_out: bool) -> anyhow::Result<Outcome> 
         for note in &report.unsealed {
             println!("note: {note}");
         }
+        if let Some(c) = &cases {
+            if c.findings.is_empty() {
+                println!(
+                    "ok: {} cases, {} history records match the ledger{}",
+                    c.cases,
+                    c.sealed_rows,
+                    match c.unsealed_rows {
+                        0 => String::new(),
+                        n => format!(" ({n} not sealed yet)"),
+                    }
+                );
+            } else {
+                println!(
+                    "CASES DIFFER FROM THE LEDGER: {} problem(s) found",
+                    c.findings.len()
+                );
+                for f in &c.findings {
+                    println!("  {}", f.message);
+                }
+            }
+        }
     } else {
         println!("DAMAGED: {} problem(s) found", report.damage.len());
         for d in &report.damage {
             println!("  {d}");
         }
     }
-    Ok(if report.is_clean() {
+    Ok(if report.is_clean() && cases_clean {
         Outcome::Clean
     } else {
         Outcome::Problems
     })
+}
+
+/// Cross-checks the case history against the ledger (read-only beside a running server).
+fn check_cases(data: &DataDir) -> anyhow::Result<evident_server::cases::CaseCheck> {
+    let node = match evident_server::Evident::open(data) {
+        Err(evident_server::Error::Ledger(evident_ledger::LedgerError::Locked { .. })) => {
+            evident_server::Evident::open_read_only(data)?
+        }
+        other => other?,
+    };
+    Ok(evident_server::cases::check_case_history(
+        &node.ledger,
+        &node.db,
+    )?)
 }

@@ -3,11 +3,15 @@
 //! find a problem (verify) exit 1.
 
 mod bench;
+mod case;
 mod demo;
 mod health;
+mod hunt;
 mod import;
 mod log;
 mod parse;
+mod review;
+mod rules;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -99,7 +103,15 @@ enum Command {
         /// Listen address (default from config, 127.0.0.1:8080).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        syslog: SyslogFlags,
     },
+    /// Work incident cases: list, show, triage, advance, note, post-mortem.
+    #[command(subcommand)]
+    Case(case::CaseCommand),
+    /// Log reviews: what is due or overdue, the review packet, sign-off.
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
     /// Print the latest signed checkpoint (signing a new one if the tree grew).
     Checkpoint,
     /// Print the log's verifier key.
@@ -156,6 +168,47 @@ enum Command {
     /// Measure throughput.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Load, lint and test Sigma rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Run Sigma rules over log files offline; print alerts as NDJSON.
+    Hunt {
+        /// More rule directories (besides the built-in pack and `[detection] rules_dirs`).
+        #[arg(long = "rules")]
+        rules: Vec<PathBuf>,
+        /// Leave the built-in rule pack out.
+        #[arg(long)]
+        no_builtin: bool,
+        /// Log format (`auto` detects per record).
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// Change tickets, one JSON object per line.
+        #[arg(long)]
+        change_tickets: Option<PathBuf>,
+        /// Files to read (gzip detected).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Load rules and report every one that cannot be used, with the reason; exit 1 if any.
+    Lint {
+        /// A rule file or directory.
+        dir: PathBuf,
+        /// One JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run each rule's test cases (DIR/tests/<stem>.yml); exit 1 on any mismatch.
+    Test {
+        /// A rule directory (default: the built-in pack).
+        dir: Option<PathBuf>,
+        /// NDJSON, one line per case.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -240,6 +293,63 @@ fn parse_duration_secs(text: &str) -> Result<i64, String> {
     Ok(n * mult)
 }
 
+/// `serve` flags that add syslog listeners (source `syslog`) to the config's `[[syslog]]`.
+#[derive(Args)]
+struct SyslogFlags {
+    /// Also receive syslog over UDP on ADDR (e.g. 0.0.0.0:514).
+    #[arg(long, value_name = "ADDR")]
+    syslog_udp: Option<std::net::SocketAddr>,
+    /// Also receive syslog over TCP on ADDR (octet-counted or newline-framed).
+    #[arg(long, value_name = "ADDR")]
+    syslog_tcp: Option<std::net::SocketAddr>,
+    /// Also receive syslog over TLS on ADDR (e.g. 0.0.0.0:6514).
+    #[arg(long, value_name = "ADDR")]
+    syslog_tls: Option<std::net::SocketAddr>,
+    /// PEM certificate chain for --syslog-tls (default: the config's TLS listener's).
+    #[arg(long, value_name = "FILE", requires = "syslog_tls")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --syslog-tls (default: the config's TLS listener's).
+    #[arg(long, value_name = "FILE", requires = "syslog_tls")]
+    tls_key: Option<PathBuf>,
+}
+
+impl SyslogFlags {
+    /// Appends the listeners the flags ask for to `config.syslog`.
+    fn add_to(self, config: &mut evident_server::Config) -> anyhow::Result<()> {
+        use evident_server::receivers::syslog::{SyslogListenerConfig, SyslogProtocol, validate};
+        let mut added = Vec::new();
+        if let Some(addr) = self.syslog_udp {
+            added.push(SyslogListenerConfig::new(SyslogProtocol::Udp, addr));
+        }
+        if let Some(addr) = self.syslog_tcp {
+            added.push(SyslogListenerConfig::new(SyslogProtocol::Tcp, addr));
+        }
+        if let Some(addr) = self.syslog_tls {
+            let configured = config
+                .syslog
+                .iter()
+                .find(|l| l.protocol == SyslogProtocol::Tls);
+            let tls_cert = self
+                .tls_cert
+                .or_else(|| configured.and_then(|l| l.tls_cert.clone()));
+            let tls_key = self
+                .tls_key
+                .or_else(|| configured.and_then(|l| l.tls_key.clone()));
+            anyhow::ensure!(
+                tls_cert.is_some() && tls_key.is_some(),
+                "--syslog-tls needs --tls-cert FILE and --tls-key FILE (or a [[syslog]] listener with protocol = \"tls\" in the config whose files it reuses)"
+            );
+            added.push(SyslogListenerConfig {
+                tls_cert,
+                tls_key,
+                ..SyslogListenerConfig::new(SyslogProtocol::Tls, addr)
+            });
+        }
+        config.syslog.extend(added);
+        validate(&config.syslog).map_err(|e| anyhow::anyhow!("syslog listeners: {e}"))
+    }
+}
+
 /// Exit status of a command that ran: clean, or a check that found problems.
 pub(crate) enum Outcome {
     Clean,
@@ -279,7 +389,13 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             import::source_list(&g.open_for_reading()?, json)
         }
         Command::Ingest { source, files } => import::ingest_files(&g.open()?, &source, &files),
-        Command::Serve { listen } => serve(g.open()?, listen),
+        Command::Serve { listen, syslog } => {
+            let mut node = g.open()?;
+            syslog.add_to(&mut node.config)?;
+            serve(node, listen)
+        }
+        Command::Case(cmd) => case::run(&g.open_for_reading()?, cmd, &cli_actor()),
+        Command::Review(cmd) => review::run(&g.open_for_reading()?, cmd, &cli_actor()),
         Command::Checkpoint => log::checkpoint(&g.open_for_reading()?),
         Command::Key => log::key(&g.data_dir()),
         Command::Entry { index, raw } => log::entry(&g.open_for_reading()?, index, raw),
@@ -303,7 +419,33 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Demo(args) => demo::run(g.data.clone(), args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Rules(RulesCommand::Lint { dir, json }) => rules::lint(&dir, json),
+        Command::Rules(RulesCommand::Test { dir, json }) => rules::test(dir.as_deref(), json),
+        Command::Hunt {
+            rules,
+            no_builtin,
+            format,
+            change_tickets,
+            files,
+        } => hunt::run(hunt::HuntArgs {
+            rules: &rules,
+            no_builtin,
+            format: &format,
+            change_tickets: change_tickets.as_deref(),
+            config: g.config.as_deref(),
+            files: &files,
+        }),
     }
+}
+
+/// Who a CLI change is attributed to in the audit trail: the OS user.
+fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into())
+    )
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.

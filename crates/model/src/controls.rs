@@ -282,6 +282,7 @@ impl Format {
             | Format::ZoomOperation
             | Format::Box
             | Format::MongoAtlas
+            | Format::Otlp
             | Format::JsonApp
             | Format::Text
             | Format::Auto => Application,

@@ -12,12 +12,16 @@
 //! # Ok::<(), evident_model::ModelError>(())
 //! ```
 
+mod case;
 mod controls;
 mod event;
 
 use std::fmt;
 use std::str::FromStr;
 
+pub use case::{
+    Case, CaseChange, CaseError, CaseRecord, Disposition, PostMortem, Sla, SlaBreaches, Stage,
+};
 pub use controls::{CRITERIA, Criterion, SourceCategory, criterion};
 pub use event::{Class, Event, OCSF_VERSION, Severity, Status};
 
@@ -151,6 +155,7 @@ formats! {
     ZoomOperation => "zoom-operation", Json, "Zoom operation logs.";
     Box => "box", Json, "Box enterprise events.";
     MongoAtlas => "mongodb-atlas", Json, "MongoDB Atlas organization/project events.";
+    Otlp => "otlp", Json, "OpenTelemetry log records as OTLP/JSON `LogsData` (what the OTLP receiver stores).";
 }
 
 impl Format {

@@ -70,6 +70,11 @@ impl Intake {
         self.0.clone().try_acquire_many_owned(records).ok()
     }
 
+    /// Permits free right now: how much room the intake has (`GET /metrics`, HEC health).
+    pub fn available(&self) -> usize {
+        self.0.available_permits()
+    }
+
     /// Waits until `records` permits are free, then takes them until the guard drops: how
     /// stream receivers (syslog over TCP) push back on a sender instead of refusing.
     pub async fn admit(&self, records: u32) -> tokio::sync::OwnedSemaphorePermit {
@@ -100,6 +105,10 @@ pub fn app(node: Arc<Evident>) -> Router {
 
 /// The router with a given intake (shared with other receivers, or held by tests).
 pub fn app_with_intake(node: Arc<Evident>, intake: Intake) -> Router {
+    let receiver = crate::receivers::HttpReceiver {
+        node: node.clone(),
+        intake: intake.clone(),
+    };
     let state = AppState {
         counters: node.counters.clone(),
         node,
@@ -110,7 +119,13 @@ pub fn app_with_intake(node: Arc<Evident>, intake: Intake) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/v1/ingest/{source}", post(ingest_handler))
         .route("/api/v1/sources", get(sources_handler))
+        .nest("/api/v1/cases", crate::cases_api::routes())
+        .nest("/api/v1/reviews", crate::reviews_api::routes())
         .nest("/log", crate::log_api::routes())
+        .merge(crate::change_tickets::routes())
+        .merge(crate::receivers::hec::routes(receiver.clone()))
+        .merge(crate::receivers::otlp::routes(receiver.clone()))
+        .merge(crate::metrics::routes(receiver))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -197,7 +212,7 @@ async fn sources_handler(
 }
 
 /// Checks `Authorization: Bearer <API token>` (created with `evident token create`).
-async fn require_api_token(s: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) async fn require_api_token(s: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -311,8 +326,12 @@ async fn ingest_handler(
     let (entries, warnings) =
         build_entries(source.name.as_str(), &bytes, framing, &limits, &metadata)
             .map_err(|e| body_error(counters, e))?;
+    let http = s.node.receivers.stats("http");
+    let records = entries.len() as u64;
+    http.received.fetch_add(records, Ordering::Relaxed);
     let n = entries.len().min(cfg.queue_records) as u32;
     let _permits = s.intake.try_admit(n).ok_or_else(|| {
+        http.rejected.fetch_add(records, Ordering::Relaxed);
         counters.rejected_overloaded.fetch_add(1, Ordering::Relaxed);
         ApiError {
             retry_after: Some(1),
@@ -329,6 +348,7 @@ async fn ingest_handler(
         .map_err(|e| internal(counters, &e.to_string()))?
         .map_err(|e| {
             tracing::error!(error = %e, source = %source_name, "append failed");
+            http.rejected.fetch_add(records, Ordering::Relaxed);
             counters.storage_errors.fetch_add(1, Ordering::Relaxed);
             ApiError {
                 retry_after: Some(5),
@@ -339,6 +359,7 @@ async fn ingest_handler(
                 )
             }
         })?;
+    http.stored.fetch_add(outcome.accepted, Ordering::Relaxed);
     counters
         .records_accepted
         .fetch_add(outcome.accepted, Ordering::Relaxed);

@@ -70,6 +70,33 @@ pub struct Config {
     /// Field mappings for sources of the generic `json` format, by source name.
     #[serde(default)]
     pub json_mappings: BTreeMap<String, evident_sources::JsonMapping>,
+    /// Case response-time targets.
+    #[serde(default)]
+    pub cases: crate::cases::CasesConfig,
+    /// Log review schedules.
+    #[serde(default)]
+    pub reviews: Vec<crate::reviews::ReviewSchedule>,
+    /// Pull connectors (`[[connectors]]`, one table each): Okta, GitHub, S3/SQS.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connectors: Vec<crate::connectors::ConnectorConfig>,
+    /// Syslog listeners (`[[syslog]]`, one table each): UDP, TCP or TLS.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub syslog: Vec<crate::receivers::syslog::SyslogListenerConfig>,
+    /// Business hours: outside them events get `evident.time.after_hours`.
+    #[serde(default)]
+    pub business_hours: evident_detect::BusinessHours,
+    /// Sensitive data stores (`[[assets]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<evident_detect::Asset>,
+    /// Names of privileged groups, roles and policies.
+    #[serde(default)]
+    pub privileged_groups: evident_detect::PrivilegedGroups,
+    /// How change tickets cover privilege grants (grace period).
+    #[serde(default)]
+    pub change_tickets: evident_detect::ChangeTicketsConfig,
+    /// Rule directories and alert noise control.
+    #[serde(default)]
+    pub detection: evident_detect::DetectionConfig,
 }
 
 /// `[health]`.
@@ -147,6 +174,28 @@ impl Config {
             health: HealthConfig::default(),
             controls: ControlsConfig::default(),
             json_mappings: BTreeMap::new(),
+            cases: crate::cases::CasesConfig::default(),
+            reviews: vec![crate::reviews::ReviewSchedule::weekly(
+                &chrono::Utc::now().format("%Y-%m-%d").to_string(),
+            )],
+            connectors: Vec::new(),
+            syslog: Vec::new(),
+            business_hours: Default::default(),
+            assets: Vec::new(),
+            privileged_groups: Default::default(),
+            change_tickets: Default::default(),
+            detection: Default::default(),
+        }
+    }
+
+    /// The detection settings as the detector takes them.
+    pub fn detect_config(&self) -> evident_detect::DetectConfig {
+        evident_detect::DetectConfig {
+            business_hours: self.business_hours.clone(),
+            assets: self.assets.clone(),
+            privileged_groups: self.privileged_groups.clone(),
+            change_tickets: self.change_tickets.clone(),
+            detection: self.detection.clone(),
         }
     }
 
@@ -173,6 +222,22 @@ impl Config {
                 evident_ledger::MAX_ENTRY_BYTES / 2
             )));
         }
+        config.cases.slas().map_err(invalid)?;
+        let mut names = std::collections::BTreeSet::new();
+        for r in &config.reviews {
+            r.validate().map_err(invalid)?;
+            if !names.insert(&r.name) {
+                return Err(invalid(format!(
+                    "reviews: two schedules are named {:?}",
+                    r.name
+                )));
+            }
+        }
+        crate::connectors::validate(&config.connectors).map_err(invalid)?;
+        crate::receivers::syslog::validate(&config.syslog).map_err(invalid)?;
+        evident_detect::Enricher::new(&config.detect_config()).map_err(|e| invalid(e.to_string()))?;
+        evident_detect::parse_duration_ms("detection.suppress", &config.detection.suppress)
+            .map_err(|e| invalid(e.to_string()))?;
         if config.ingest.queue_records == 0 {
             return Err(invalid("ingest.queue_records must be at least 1".into()));
         }

@@ -13,13 +13,21 @@
 //! ```
 
 mod api;
+pub mod audit;
+pub mod cases;
+mod cases_api;
+mod change_tickets;
 mod config;
+pub mod connectors;
 mod home;
 mod ingest;
 mod log_api;
+mod metrics;
 mod pipeline;
 pub mod receivers;
 mod report;
+pub mod reviews;
+mod reviews_api;
 
 use std::sync::Arc;
 
@@ -28,7 +36,7 @@ pub use config::{
     Config, ConfigError, ControlsConfig, DataDir, HealthConfig, IngestConfig, ServerConfig,
 };
 pub use ingest::{IngestOutcome, build_entries, ingest};
-pub use pipeline::{PIPELINE_BATCH, Pipeline};
+pub use pipeline::{PIPELINE_BATCH, Pipeline, detector_for};
 pub use report::{
     ControlRow, ControlSource, SourceReport, controls_matrix, criteria_for, source_report,
 };
@@ -58,6 +66,12 @@ pub enum Error {
     /// The HTTP server stopped with an error.
     #[error("server: {0}")]
     Serve(std::io::Error),
+    /// The detection rules or their settings cannot be used.
+    #[error(transparent)]
+    Detect(#[from] evident_detect::DetectError),
+    /// A syslog listener could not start (bad settings, missing source, address taken).
+    #[error(transparent)]
+    Syslog(#[from] receivers::syslog::SyslogError),
 }
 
 /// An opened data directory: what every command and the server work with.
@@ -129,14 +143,27 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let ledger = node.ledger.clone();
+    let syslog = receivers::syslog::start(&node, &node.config.syslog).await?;
+    let housekeeping_node = node.clone();
     let checkpointer = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let l = ledger.clone();
-            match tokio::task::spawn_blocking(move || l.checkpoint()).await {
+            let n = housekeeping_node.clone();
+            // Due reviews, then the audit trail (case changes made by the CLI while the
+            // server holds the ledger wait for this), then the checkpoint covering them.
+            let sealed = tokio::task::spawn_blocking(move || {
+                let now_ms = (evident_ledger::now_ns() / 1_000_000) as i64;
+                if let Err(e) = reviews::tick(&n, now_ms) {
+                    tracing::error!(error = %e, "review scheduler failed");
+                }
+                if let Err(e) = audit::seal_audit_trail(&n.ledger, &n.db) {
+                    tracing::error!(error = %e, "sealing the audit trail failed");
+                }
+                n.ledger.checkpoint()
+            });
+            match sealed.await {
                 Ok(Err(e)) => tracing::error!(error = %e, "checkpoint failed"),
                 Err(e) => tracing::error!(error = %e, "checkpoint task failed"),
                 Ok(Ok(_)) => {}
@@ -144,8 +171,10 @@ pub async fn serve(
         }
     });
     let pipeline_node = node.clone();
+    let detector = detector_for(&node.config, &node.db)?;
     let pipeline = tokio::spawn(async move {
-        let mut pipeline = Pipeline::new(pipeline_node.config.json_mappings.clone());
+        let mut pipeline =
+            Pipeline::new(pipeline_node.config.json_mappings.clone()).with_detector(detector);
         loop {
             let n = pipeline_node.clone();
             let step = tokio::task::spawn_blocking(move || {
@@ -165,6 +194,10 @@ pub async fn serve(
                     // Start over with fresh parsers; the watermark did not move.
                     tracing::error!(error = %e, "pipeline task failed; restarting it");
                     pipeline = Pipeline::new(pipeline_node.config.json_mappings.clone());
+                    match detector_for(&pipeline_node.config, &pipeline_node.db) {
+                        Ok(d) => pipeline = pipeline.with_detector(d),
+                        Err(e) => tracing::error!(error = %e, "detection stays off"),
+                    }
                     0
                 }
             };
@@ -173,6 +206,8 @@ pub async fn serve(
             }
         }
     });
+    let (stop_connectors, stop) = tokio::sync::watch::channel(false);
+    let connectors = connectors::start(&node, &stop);
     let router = app(node.clone());
     let result = axum::serve(
         listener,
@@ -181,6 +216,18 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
     .map_err(Error::Serve);
+    syslog.shutdown().await;
+    // Stop the connectors before the last checkpoint. A step cut short is like a crash there,
+    // which they recover from (docs/receivers/connectors.md); an append already begun completes.
+    let _ = stop_connectors.send(true);
+    for c in connectors {
+        if tokio::time::timeout(std::time::Duration::from_secs(10), c)
+            .await
+            .is_err()
+        {
+            tracing::warn!("a connector did not stop within 10 s");
+        }
+    }
     checkpointer.abort();
     pipeline.abort();
     let l = node.ledger.clone();

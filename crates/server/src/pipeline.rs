@@ -1,13 +1,16 @@
 //! The pipeline stage after the ledger: every new log entry is parsed with its source's
 //! parser, and what that says about the source (volume, event times, errors, skew) is
-//! recorded as source health. The ledger index is the pipeline's write-ahead log: a
-//! persisted watermark says how far it got, and health and watermark move together in one
-//! transaction, so after a crash it resumes exactly where it stopped.
+//! recorded as source health. With a [`Detector`], every parsed event is then enriched and
+//! evaluated against the rules, in ledger order, and the alerts it opened or updated are
+//! stored. The ledger index is the pipeline's write-ahead log: a persisted watermark says
+//! how far it got, and health, alerts and watermark move together in one transaction, so
+//! after a crash it resumes exactly where it stopped.
 
 use std::collections::{BTreeMap, HashMap};
 
+use evident_detect::{ChangeTicket, Detector, EventRef, RawRecord, RuleSet};
 use evident_ledger::{Entry, EntryKind, Ledger};
-use evident_model::Format;
+use evident_model::{Event, Format};
 use evident_sources::{JsonMapping, ParseContext, Parser};
 use evident_store::{HealthDelta, StateDb};
 
@@ -18,10 +21,13 @@ pub const PIPELINE_BATCH: u64 = 50_000;
 
 /// Parsers per source, kept across batches (a VPC Flow Logs header sets the field order of
 /// the lines after it).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Pipeline {
     parsers: HashMap<String, Parser>,
     json_mappings: std::collections::BTreeMap<String, JsonMapping>,
+    detector: Option<Detector>,
+    /// Change tickets up to this sequence number are known to the detector.
+    ticket_seq: i64,
 }
 
 impl Pipeline {
@@ -30,7 +36,20 @@ impl Pipeline {
         Pipeline {
             parsers: HashMap::new(),
             json_mappings,
+            detector: None,
+            ticket_seq: 0,
         }
+    }
+
+    /// Evaluates every parsed event with `detector` and stores its alerts.
+    pub fn with_detector(mut self, detector: Detector) -> Pipeline {
+        self.detector = Some(detector);
+        self
+    }
+
+    /// The detector, for its counters.
+    pub fn detector(&self) -> Option<&Detector> {
+        self.detector.as_ref()
     }
 
     /// Processes up to `max` entries after the watermark; returns how many it processed
@@ -41,7 +60,17 @@ impl Pipeline {
     pub fn run_once(&mut self, ledger: &Ledger, db: &StateDb, max: u64) -> Result<u64, Error> {
         let from = db.watermark()?;
         let to = ledger.size().min(from.saturating_add(max));
+        let now_ms = (evident_ledger::now_ns() / 1_000_000) as i64;
         if from >= to {
+            // Rules waiting for late change tickets may decide now.
+            if let Some(d) = self.detector.as_mut() {
+                self.ticket_seq = learn_tickets(d, db, self.ticket_seq)?;
+                d.advance(now_ms);
+                let alerts = alert_values(d);
+                if !alerts.is_empty() {
+                    db.store_alerts(&alerts)?;
+                }
+            }
             return Ok(0);
         }
         let formats: HashMap<String, Format> = db
@@ -49,13 +78,13 @@ impl Pipeline {
             .into_iter()
             .map(|s| (s.name.to_string(), s.format))
             .collect();
-        let mut by_source: BTreeMap<String, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+        let mut by_source: BTreeMap<String, Vec<(u64, u64, Vec<u8>)>> = BTreeMap::new();
         ledger.for_each_entry(from, to, |index, bytes| match Entry::decode(bytes) {
             Ok(e) if e.kind == EntryKind::Log => {
                 by_source
                     .entry(e.source)
                     .or_default()
-                    .push((e.received_at_ns, e.body));
+                    .push((index, e.received_at_ns, e.body));
             }
             Ok(_) => {}
             Err(e) => tracing::error!(index, error = %e, "undecodable ledger entry"),
@@ -71,7 +100,8 @@ impl Pipeline {
                         None => parser,
                     }
                 });
-                (source, parser, records)
+                let format = formats.get(&source).copied().unwrap_or(Format::Auto);
+                (source, parser, records, format)
             })
             .collect();
         // Balance the two halves by record count, biggest sources first.
@@ -87,21 +117,47 @@ impl Pipeline {
                 right.push(w);
             }
         }
-        let (mut delta, done_left, done_right) = std::thread::scope(|s| {
-            let other = s.spawn(move || parse_sources(right));
-            let (mut delta, done_left) = parse_sources(left);
+        let keep = self.detector.is_some();
+        let (mut delta, done_left, done_right, mut parsed) = std::thread::scope(|s| {
+            let other = s.spawn(move || parse_sources(right, keep));
+            let (mut delta, done_left, mut parsed) = parse_sources(left, keep);
             // parse_sources catches parser panics itself; anything else is a bug to surface.
-            let (other_delta, done_right) = match other.join() {
+            let (other_delta, done_right, other_parsed) = match other.join() {
                 Ok(r) => r,
                 Err(p) => std::panic::resume_unwind(p),
             };
             delta.merge(other_delta);
-            (delta, done_left, done_right)
+            parsed.extend(other_parsed);
+            (delta, done_left, done_right, parsed)
         });
         for (source, parser) in done_left.into_iter().chain(done_right) {
             self.parsers.insert(source, parser);
         }
-        if db.apply_health(&std::mem::take(&mut delta), from, to)? {
+        let mut alerts = Vec::new();
+        if let Some(d) = self.detector.as_mut() {
+            self.ticket_seq = learn_tickets(d, db, self.ticket_seq)?;
+            // Correlations need time order across sources: ledger order is arrival order.
+            parsed.sort_unstable_by_key(|p| p.index);
+            for p in parsed {
+                for e in p.events {
+                    let format = match p.format {
+                        Format::Auto => e
+                            .get_str("metadata.evident.format")
+                            .and_then(|f| f.parse().ok())
+                            .unwrap_or(Format::Auto),
+                        f => f,
+                    };
+                    let raw = RawRecord {
+                        format,
+                        bytes: Some(&p.body),
+                    };
+                    d.process(e, Some(raw), EventRef::ledger(p.index));
+                }
+            }
+            d.advance(now_ms);
+            alerts = alert_values(d);
+        }
+        if db.apply_pipeline(&std::mem::take(&mut delta), &alerts, from, to)? {
             Ok(to - from)
         } else {
             Ok(0)
@@ -121,16 +177,82 @@ impl Pipeline {
     }
 }
 
-/// One source's records for a batch (receive time, body), with its parser.
-type SourceWork = (String, Parser, Vec<(u64, Vec<u8>)>);
+/// Builds the server's detector: the built-in rule pack (unless `[detection]
+/// builtin_rules = false`) and `[detection] rules_dirs`, the enrichment config, the open
+/// alerts (so repeats after a restart update them), and every stored change ticket.
+pub fn detector_for(config: &crate::Config, db: &StateDb) -> Result<Detector, Error> {
+    let dc = config.detect_config();
+    let mut rules = if dc.detection.builtin_rules {
+        RuleSet::builtin()
+    } else {
+        RuleSet::new()
+    };
+    for dir in &dc.detection.rules_dirs {
+        if let Err(e) = rules.add_path(dir) {
+            tracing::error!(error = %e, "cannot read a rules directory; its rules are not loaded");
+        }
+    }
+    let mut detector = Detector::new(&rules, &dc)?;
+    for f in detector.load_failures() {
+        tracing::warn!(failure = %f, "rule not loaded");
+    }
+    let suppress = evident_detect::parse_duration_ms("detection.suppress", &dc.detection.suppress)?;
+    let now_ms = (evident_ledger::now_ns() / 1_000_000) as i64;
+    let open: Vec<evident_detect::Alert> = db
+        .open_alerts(now_ms.saturating_sub(suppress))?
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect();
+    detector.restore_open_alerts(open);
+    tracing::info!(rules = detector.rule_count(), "detection rules loaded");
+    Ok(detector)
+}
 
-/// Parses each source's records in order; returns the health they show and the parsers.
-fn parse_sources(work: Vec<SourceWork>) -> (HealthDelta, Vec<(String, Parser)>) {
+/// Teaches the detector the change tickets stored after `seq`; returns the new mark.
+fn learn_tickets(d: &mut Detector, db: &StateDb, seq: i64) -> Result<i64, Error> {
+    let mut last = seq;
+    for (n, v) in db.change_tickets_after(seq)? {
+        last = n;
+        match serde_json::from_value::<ChangeTicket>(v) {
+            Ok(t) => d.add_ticket(t),
+            Err(e) => tracing::error!(error = %e, seq = n, "stored change ticket is unreadable"),
+        }
+    }
+    Ok(last)
+}
+
+/// The detector's changed alerts as JSON for the store.
+fn alert_values(d: &mut Detector) -> Vec<serde_json::Value> {
+    d.take_alerts()
+        .iter()
+        .filter_map(|a| serde_json::to_value(a).ok())
+        .collect()
+}
+
+/// One source's records for a batch (ledger index, receive time, body), with its parser
+/// and format.
+type SourceWork = (String, Parser, Vec<(u64, u64, Vec<u8>)>, Format);
+
+/// A record's events, kept for detection.
+struct Parsed {
+    index: u64,
+    format: Format,
+    body: Vec<u8>,
+    events: Vec<Event>,
+}
+
+/// Parses each source's records in order; returns the health they show, the parsers and
+/// (with `keep`) the events.
+fn parse_sources(
+    work: Vec<SourceWork>,
+    keep: bool,
+) -> (HealthDelta, Vec<(String, Parser)>, Vec<Parsed>) {
     let mut delta = HealthDelta::default();
     let mut parsers = Vec::with_capacity(work.len());
+    let mut kept = Vec::new();
     let mut times = Vec::new();
-    for (source, mut parser, records) in work {
-        for (received_at_ns, body) in records {
+    for (source, mut parser, records, format) in work {
+        for (index, received_at_ns, body) in records {
             let ctx = ParseContext::new(&source, received_at_ns);
             // A parser bug must cost one record, not the pipeline: a panic is counted as
             // that record's parse error and logged.
@@ -153,11 +275,19 @@ fn parse_sources(work: Vec<SourceWork>) -> (HealthDelta, Vec<(String, Parser)>) 
                     let received_ms = (received_at_ns / 1_000_000) as i64;
                     times.extend(events.iter().map(|e| e.time_ms().unwrap_or(received_ms)));
                     delta.record_events(&source, received_at_ns, &times);
+                    if keep && !events.is_empty() {
+                        kept.push(Parsed {
+                            index,
+                            format,
+                            body,
+                            events,
+                        });
+                    }
                 }
                 Err(e) => delta.record_error(&source, received_at_ns, &e),
             }
         }
         parsers.push((source, parser));
     }
-    (delta, parsers)
+    (delta, parsers, kept)
 }

@@ -24,5 +24,6 @@ mod framing;
 mod parse;
 
 pub use evident_model::Event;
+pub use formats::syslog::syslog_app_name;
 pub use framing::{BodyError, Limits, Record, RecordWarning, Split, decode_body, split_records};
 pub use parse::{JsonMapping, ParseContext, ParseError, Parser, detect};

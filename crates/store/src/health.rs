@@ -236,72 +236,9 @@ impl StateDb {
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let current: i64 = tx
-            .query_row("SELECT next_index FROM pipeline WHERE id = 1", [], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .unwrap_or(0);
-        if current as u64 != from {
+        if !apply_health_in(&tx, delta, from, to)? {
             return Ok(false);
         }
-        for (source, d) in &delta.sources {
-            for (hour, (events, errors)) in &d.hourly {
-                tx.execute(
-                    "INSERT INTO source_hourly (source, hour, events, parse_errors) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT(source, hour) DO UPDATE SET events = events + ?3, parse_errors = parse_errors + ?4",
-                    params![source, hour, *events as i64, *errors as i64],
-                )?;
-            }
-            for (day, events) in &d.daily {
-                tx.execute(
-                    "INSERT INTO source_daily (source, day, events) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(source, day) DO UPDATE SET events = events + ?3",
-                    params![source, day, *events as i64],
-                )?;
-            }
-            let old: Option<StoredHealth> = tx
-                .query_row(
-                    "SELECT events, parse_errors, last_received_ns, first_event_ms, last_event_ms, last_error, skew
-                     FROM source_health WHERE source = ?1",
-                    [source],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
-                )
-                .optional()?;
-            let (events, errors, last_rx, first_ev, last_ev, last_err, skew_json) =
-                old.unwrap_or((0, 0, None, None, None, None, String::new()));
-            let mut skew = SkewHistogram::from_json(&skew_json);
-            skew.merge(&d.skew);
-            let first = match (first_ev, d.first_event_ms) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let last = match (last_ev, d.last_event_ms) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
-            tx.execute(
-                "INSERT INTO source_health (source, events, parse_errors, last_received_ns, first_event_ms, last_event_ms, last_error, skew)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(source) DO UPDATE SET events = ?2, parse_errors = ?3, last_received_ns = ?4,
-                   first_event_ms = ?5, last_event_ms = ?6, last_error = ?7, skew = ?8",
-                params![
-                    source,
-                    events + d.events as i64,
-                    errors + d.errors as i64,
-                    last_rx.unwrap_or(0).max(d.last_received_ns as i64),
-                    first,
-                    last,
-                    d.last_error.clone().or(last_err),
-                    skew.to_json()
-                ],
-            )?;
-        }
-        tx.execute(
-            "INSERT INTO pipeline (id, next_index) VALUES (1, ?1)
-             ON CONFLICT(id) DO UPDATE SET next_index = ?1",
-            [to as i64],
-        )?;
         tx.commit()?;
         Ok(true)
     }
@@ -370,6 +307,83 @@ impl StateDb {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// [`StateDb::apply_health`] inside a transaction the caller commits (the pipeline also
+/// stores alerts in it).
+pub(crate) fn apply_health_in(
+    tx: &rusqlite::Transaction<'_>,
+    delta: &HealthDelta,
+    from: u64,
+    to: u64,
+) -> Result<bool, StoreError> {
+    let current: i64 = tx
+        .query_row("SELECT next_index FROM pipeline WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or(0);
+    if current as u64 != from {
+        return Ok(false);
+    }
+    for (source, d) in &delta.sources {
+        for (hour, (events, errors)) in &d.hourly {
+            tx.execute(
+                "INSERT INTO source_hourly (source, hour, events, parse_errors) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(source, hour) DO UPDATE SET events = events + ?3, parse_errors = parse_errors + ?4",
+                params![source, hour, *events as i64, *errors as i64],
+            )?;
+        }
+        for (day, events) in &d.daily {
+            tx.execute(
+                "INSERT INTO source_daily (source, day, events) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(source, day) DO UPDATE SET events = events + ?3",
+                params![source, day, *events as i64],
+            )?;
+        }
+        let old: Option<StoredHealth> = tx
+            .query_row(
+                "SELECT events, parse_errors, last_received_ns, first_event_ms, last_event_ms, last_error, skew
+                 FROM source_health WHERE source = ?1",
+                [source],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            )
+            .optional()?;
+        let (events, errors, last_rx, first_ev, last_ev, last_err, skew_json) =
+            old.unwrap_or((0, 0, None, None, None, None, String::new()));
+        let mut skew = SkewHistogram::from_json(&skew_json);
+        skew.merge(&d.skew);
+        let first = match (first_ev, d.first_event_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let last = match (last_ev, d.last_event_ms) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        tx.execute(
+            "INSERT INTO source_health (source, events, parse_errors, last_received_ns, first_event_ms, last_event_ms, last_error, skew)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(source) DO UPDATE SET events = ?2, parse_errors = ?3, last_received_ns = ?4,
+               first_event_ms = ?5, last_event_ms = ?6, last_error = ?7, skew = ?8",
+            params![
+                source,
+                events + d.events as i64,
+                errors + d.errors as i64,
+                last_rx.unwrap_or(0).max(d.last_received_ns as i64),
+                first,
+                last,
+                d.last_error.clone().or(last_err),
+                skew.to_json()
+            ],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO pipeline (id, next_index) VALUES (1, ?1)
+         ON CONFLICT(id) DO UPDATE SET next_index = ?1",
+        [to as i64],
+    )?;
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -14,7 +14,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod alerts;
+mod audit;
+mod cases;
+mod cursors;
 mod health;
+mod reviews;
 
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
@@ -25,7 +30,12 @@ use evident_model::{Format, SourceName};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+pub use alerts::AlertRow;
+pub use audit::{AuditRow, SealState};
+pub use cases::{CASE_AUDIT_KIND, CaseFilter, CaseHistoryRow};
+pub use cursors::ConnectorMark;
 pub use health::{HealthDelta, SkewHistogram, SourceHealth};
+pub use reviews::{REVIEW_AUDIT_KIND, Review, SignOff};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -75,6 +85,61 @@ const MIGRATIONS: &[&str] = &[
         token_sha256 BLOB NOT NULL UNIQUE,
         created_at_ns INTEGER NOT NULL
     );",
+    "CREATE TABLE cases (
+        id INTEGER PRIMARY KEY,
+        group_key TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        opened_at_ms INTEGER NOT NULL,
+        state TEXT NOT NULL
+    );
+    CREATE INDEX cases_open_by_key ON cases(group_key) WHERE stage <> 'closed';
+    CREATE TABLE audit_trail (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        subject INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        seal TEXT NOT NULL,
+        requested_size INTEGER NOT NULL,
+        ledger_index INTEGER,
+        UNIQUE (kind, subject, seq)
+    );
+    CREATE INDEX audit_trail_unsealed ON audit_trail(seal) WHERE seal <> 'sealed';
+    CREATE TABLE case_alerts (
+        alert_id INTEGER PRIMARY KEY,
+        case_id INTEGER NOT NULL REFERENCES cases(id)
+    );
+    CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY,
+        schedule TEXT NOT NULL,
+        due_at_ms INTEGER NOT NULL,
+        signed INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        UNIQUE (schedule, due_at_ms)
+    );",
+    "CREATE TABLE connector_marks (
+        connector TEXT PRIMARY KEY,
+        last_index INTEGER,
+        checked_to INTEGER NOT NULL
+    );",
+    "CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        dedup_key TEXT NOT NULL,
+        first_seen_ms INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL,
+        rule_id TEXT NOT NULL,
+        severity_id INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (dedup_key, first_seen_ms)
+    );
+    CREATE INDEX alerts_last_seen ON alerts(last_seen_ms);
+    CREATE TABLE change_tickets (
+        seq INTEGER PRIMARY KEY,
+        ticket_id TEXT NOT NULL,
+        body TEXT NOT NULL
+    );",
 ];
 
 /// Errors from the state database.
@@ -98,6 +163,18 @@ pub enum StoreError {
         /// The stored value.
         value: String,
     },
+    /// A case change the incident-response process does not allow.
+    #[error(transparent)]
+    Case(#[from] evident_model::CaseError),
+    /// A case id that does not exist.
+    #[error("no case {0}")]
+    UnknownCase(i64),
+    /// A review id that does not exist.
+    #[error("no review {0}")]
+    UnknownReview(i64),
+    /// A review action that is not allowed (the message says why).
+    #[error("{0}")]
+    Review(String),
     /// No randomness available for a token.
     #[error("cannot generate a token: {0}")]
     Random(String),
@@ -223,6 +300,28 @@ impl StateDb {
             )
             .optional()?)
     }
+
+    /// The source an ingest token belongs to, with the credential id, when `token` is live.
+    /// Receivers whose protocol carries only a token (Splunk HEC, OTLP) let it choose the
+    /// source. Read-only, like [`StateDb::authenticate_ingest`].
+    pub fn source_for_ingest_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<(Source, i64)>, StoreError> {
+        let found = self
+            .conn()
+            .query_row(
+                "SELECT s.id, s.name, s.format, s.created_at_ns, s.cadence_secs, t.id
+                 FROM ingest_tokens t JOIN sources s ON s.id = t.source_id
+                 WHERE t.token_sha256 = ?1",
+                [token_hash(token)],
+                |r| Ok((row_to_parts(r)?, r.get::<_, i64>(5)?)),
+            )
+            .optional()?;
+        found
+            .map(|(parts, credential)| Ok((parts_to_source(parts)?, credential)))
+            .transpose()
+    }
 }
 
 impl StateDb {
@@ -315,6 +414,12 @@ mod tests {
         assert_eq!(db.authenticate_ingest("github", &gh).unwrap(), Some(2));
         assert_eq!(db.authenticate_ingest("okta", &gh).unwrap(), None);
         assert_eq!(db.authenticate_ingest("nope", &okta).unwrap(), None);
+        let (source, credential) = db.source_for_ingest_token(&gh).unwrap().unwrap();
+        assert_eq!(
+            (source.name.as_str(), source.format, credential),
+            ("github", Format::GitHub, 2)
+        );
+        assert_eq!(db.source_for_ingest_token("evd_wrong").unwrap(), None);
         drop(db);
         let raw = std::fs::read(&path).unwrap();
         assert!(!raw.windows(okta.len()).any(|w| w == okta.as_bytes()));

@@ -4,6 +4,10 @@
 //! whichever way a record came in, and each receiver's counters show what it received,
 //! stored, rejected and dropped.
 
+pub mod hec;
+pub mod otlp;
+pub mod syslog;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -105,7 +109,7 @@ pub async fn deliver(
 ) -> Result<IngestOutcome, DeliverError> {
     let n = delivery.records.len();
     let _permits = intake.admit(n.min(node.config.ingest.queue_records) as u32).await;
-    append(node, stats, delivery).await
+    append(node, stats, delivery, Vec::new()).await
 }
 
 /// Like [`deliver`] but never waits: `None` when the intake is full (the caller drops and
@@ -118,13 +122,39 @@ pub async fn try_deliver(
 ) -> Option<Result<IngestOutcome, DeliverError>> {
     let n = delivery.records.len();
     let _permits = intake.try_admit(n.min(node.config.ingest.queue_records) as u32)?;
-    Some(append(node, stats, delivery).await)
+    Some(append(node, stats, delivery, Vec::new()).await)
+}
+
+/// [`try_deliver`] for records that also carry metadata of their own (a Splunk HEC event's
+/// `hec.time`, `hec.host`, …): `per_record[i]` is appended to the shared metadata of
+/// `delivery.records[i]`.
+pub async fn try_deliver_each(
+    node: &Arc<Evident>,
+    intake: &Intake,
+    stats: &ReceiverStats,
+    delivery: Delivery,
+    per_record: Vec<Vec<(String, String)>>,
+) -> Option<Result<IngestOutcome, DeliverError>> {
+    let n = delivery.records.len();
+    let _permits = intake.try_admit(n.min(node.config.ingest.queue_records) as u32)?;
+    Some(append(node, stats, delivery, per_record).await)
+}
+
+/// What the HTTP receivers' handlers share (Splunk HEC, OTLP, `/metrics`): the node and
+/// the intake their records wait in, which tests may hold apart from the node's.
+#[derive(Clone)]
+pub(crate) struct HttpReceiver {
+    /// The node.
+    pub(crate) node: Arc<Evident>,
+    /// The intake.
+    pub(crate) intake: Intake,
 }
 
 async fn append(
     node: &Arc<Evident>,
     stats: &ReceiverStats,
     delivery: Delivery,
+    per_record: Vec<Vec<(String, String)>>,
 ) -> Result<IngestOutcome, DeliverError> {
     let received_at_ns = now_ns();
     let Delivery {
@@ -132,14 +162,19 @@ async fn append(
         records,
         metadata,
     } = delivery;
+    let mut own = per_record.into_iter();
     let entries: Vec<Entry> = records
         .into_iter()
-        .map(|body| Entry {
-            kind: EntryKind::Log,
-            received_at_ns,
-            source: source.clone(),
-            metadata: metadata.clone(),
-            body,
+        .map(|body| {
+            let mut metadata = metadata.clone();
+            metadata.extend(own.next().unwrap_or_default());
+            Entry {
+                kind: EntryKind::Log,
+                received_at_ns,
+                source: source.clone(),
+                metadata,
+                body,
+            }
         })
         .collect();
     let ledger = node.ledger.clone();

@@ -44,6 +44,7 @@ pub(crate) mod mysql_audit;
 pub(crate) mod netfilter;
 pub(crate) mod okta;
 pub(crate) mod onelogin;
+pub(crate) mod otlp;
 pub(crate) mod pgaudit;
 pub(crate) mod s3_access;
 pub(crate) mod slack_audit;
@@ -65,6 +66,7 @@ pub(crate) enum Shape<'a> {
 /// Formats tried by [`detect`], most specific first. `json` and `text` are never detected:
 /// they are what a source declares.
 pub(crate) const DETECTION_ORDER: &[Format] = &[
+    Format::Otlp,
     Format::CloudTrail,
     Format::GuardDuty,
     Format::Inspector2,
@@ -151,6 +153,7 @@ fn detects(format: Format, shape: &Shape<'_>) -> bool {
         Format::ZoomOperation => zoom_operation::detect(shape),
         Format::Box => box_events::detect(shape),
         Format::MongoAtlas => mongodb_atlas::detect(shape),
+        Format::Otlp => otlp::detect(shape),
         Format::WindowsSecurity => windows_security::detect(shape),
         Format::MysqlAudit => mysql_audit::detect(shape),
         Format::PgAudit => pgaudit::detect(shape),
@@ -198,6 +201,7 @@ pub(crate) fn parse(
         Format::Netfilter => netfilter::parse(record, ctx),
         Format::Okta => okta::parse(record, ctx),
         Format::OneLogin => onelogin::parse(record, ctx),
+        Format::Otlp => otlp::parse(record, ctx),
         Format::PgAudit => pgaudit::parse(record, ctx),
         Format::S3Access => s3_access::parse(record, ctx),
         Format::SlackAudit => slack_audit::parse(record, ctx),

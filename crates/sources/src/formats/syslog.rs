@@ -46,6 +46,17 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     Ok(vec![log_event(&h)])
 }
 
+/// The APP-NAME (RFC 5424) or TAG (RFC 3164) of a syslog message, so a receiver can route
+/// it to a source before it is parsed. Reads only the header (a message that is not valid
+/// UTF-8 after it still has one); `None` when there is no header or no APP-NAME.
+pub fn syslog_app_name(message: &[u8]) -> Option<&str> {
+    let text = match std::str::from_utf8(message) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&message[..e.valid_up_to()]).ok()?,
+    };
+    parse_syslog_header(text, chrono::Utc::now().timestamp_millis())?.app
+}
+
 /// Which header form a line had.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Form {
@@ -546,6 +557,24 @@ mod tests {
         );
         let h = parse_syslog_header("<14>1 - - - - - -", 77).unwrap();
         assert_eq!((h.time_ms, h.host, h.msg), (77, None, ""));
+    }
+
+    #[test]
+    fn app_name_for_routing() {
+        assert_eq!(
+            syslog_app_name(b"<38>Nov 26 09:59:58 bastion-1 sshd[4242]: Accepted publickey"),
+            Some("sshd")
+        );
+        assert_eq!(
+            syslog_app_name(b"<165>1 2026-11-26T10:00:00Z host evntslog - ID47 - hi"),
+            Some("evntslog")
+        );
+        assert_eq!(
+            syslog_app_name(b"<13>1 2026-11-26T10:00:00Z host cron - - - \xff\xfe"),
+            Some("cron")
+        );
+        assert_eq!(syslog_app_name(b"<14>1 - - - - - -"), None);
+        assert_eq!(syslog_app_name(b"not syslog"), None);
     }
 
     #[test]

@@ -1,0 +1,665 @@
+//! The [`Detector`]: compiled rules per event target, enrichment, the wait for late change
+//! tickets, and alerts.
+//!
+//! Rules are compiled into one `rsigma-eval` correlation engine per (target, deferred)
+//! bucket: the normalized-event rules in one, each vendor format's rules in another, so an
+//! event only meets rules whose logsource fits it. A correlation lives with the rules it
+//! references. Rules that look at `evident.change_ticket` are *deferred*: an event that
+//! could match them waits in a queue until its time plus the change-ticket grace period has
+//! passed (on the detector's clock: the latest event time or [`Detector::advance`]), is then
+//! enriched again with the tickets known by then, and only then evaluated. Offline (`hunt`,
+//! rule tests) every ticket is known up front and [`Detector::finish`] releases the queue.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use evident_model::{Event, Format};
+use rsigma_eval::event::JsonEvent;
+use rsigma_eval::{
+    CorrelationConfig, CorrelationEngine, CorrelationEventMode, EvaluationResult, ResultBody,
+    TimestampFallback,
+};
+use rsigma_parser::{Level, SigmaCollection};
+use serde_json::{Map, Value};
+
+use crate::DetectError;
+use crate::alert::{Alert, AlertBook, EventRef, Hit, RuleCounters, tsc_criterion};
+use crate::config::{DetectConfig, parse_duration_ms};
+use crate::enrich::{ChangeTicket, Enricher};
+use crate::logsource::{Target, targets, vendor_document};
+use crate::ruleset::{Doc, LoadFailure, RuleSet};
+
+/// Events waiting for late change tickets, at most; past it the oldest is evaluated early
+/// (counted in [`DetectStats::forced_releases`]).
+const MAX_PENDING: usize = 100_000;
+
+/// Event references a correlation keeps per group, for its alert.
+const CORRELATION_EVENT_REFS: usize = 50;
+
+/// The raw record behind an event, for vendor-logsource rules.
+#[derive(Clone, Copy, Debug)]
+pub struct RawRecord<'a> {
+    /// Its format (from the source, or detected).
+    pub format: Format,
+    /// Its exact bytes; `None` when only the normalized event is at hand (then text
+    /// formats fall back to `raw_data`, JSON formats have no vendor document).
+    pub bytes: Option<&'a [u8]>,
+}
+
+/// What the detector has done, for `/healthz`-style reporting and benchmarks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DetectStats {
+    /// Events processed.
+    pub events: u64,
+    /// Events that waited for late change tickets.
+    pub deferred: u64,
+    /// Deferred events still waiting.
+    pub pending: u64,
+    /// Deferred events evaluated before their grace period ended (queue full).
+    pub forced_releases: u64,
+    /// Correlation state entries held now (correlation × group key).
+    pub correlation_state: u64,
+    /// Correlation state entries evicted to stay under `max_correlation_state`.
+    pub correlation_evictions: u64,
+    /// Open alerts held for deduplication.
+    pub open_alerts: u64,
+}
+
+/// What a rule is, for alerts.
+#[derive(Clone, Debug)]
+struct RuleMeta {
+    title: String,
+    level: Option<Level>,
+    tags: Vec<String>,
+    author: Option<String>,
+    file: String,
+    kind: &'static str,
+}
+
+/// One compiled engine; its key in [`Detector::buckets`] says what it serves.
+struct Bucket {
+    engine: CorrelationEngine,
+}
+
+/// An event waiting for late change tickets.
+struct Pending {
+    event: Event,
+    raw: Option<(Format, Option<Vec<u8>>)>,
+    origin: EventRef,
+}
+
+/// Sigma rules over events, with enrichment and alert noise control; see the module
+/// documentation.
+pub struct Detector {
+    buckets: HashMap<(Target, bool), Bucket>,
+    meta: HashMap<String, RuleMeta>,
+    /// Rule keys only correlations use (`generate: false`): counted, never alerted.
+    quiet: HashSet<String>,
+    enricher: Enricher,
+    book: AlertBook,
+    pending: BTreeMap<(i64, u64), Pending>,
+    seq: u64,
+    clock_ms: i64,
+    max_state: usize,
+    stats: DetectStats,
+    failures: Vec<LoadFailure>,
+}
+
+impl Detector {
+    /// Compiles `rules` with the enrichment and alerting settings of `config`. Documents
+    /// that cannot be placed (a correlation over an unknown rule, or over rules of
+    /// different logsources) are added to [`Detector::load_failures`]; errors are for a
+    /// config that cannot be used.
+    pub fn new(rules: &RuleSet, config: &DetectConfig) -> Result<Detector, DetectError> {
+        let enricher = Enricher::new(config)?;
+        let suppress_ms = parse_duration_ms("detection.suppress", &config.detection.suppress)?;
+        let max_state = config.detection.max_correlation_state.max(10);
+        let mut failures = rules.failures.clone();
+        let mut meta = HashMap::new();
+        let mut quiet = HashSet::new();
+        // Rule id / name → (key, buckets).
+        let mut placed: HashMap<String, (String, Vec<(Target, bool)>)> = HashMap::new();
+        let mut collections: HashMap<(Target, bool), SigmaCollection> = HashMap::new();
+
+        for (file, doc) in &rules.docs {
+            let Doc::Rule(rule) = doc else { continue };
+            let key = rule.id.clone().unwrap_or_else(|| rule.title.clone());
+            let ls = &rule.logsource;
+            let deferred = mentions_change_ticket(rule);
+            let buckets: Vec<(Target, bool)> = targets(
+                ls.product.as_deref(),
+                ls.service.as_deref(),
+                ls.category.as_deref(),
+                rule.taxonomy.as_deref(),
+            )
+            .into_iter()
+            .map(|t| (t, deferred))
+            .collect();
+            for b in &buckets {
+                collections
+                    .entry(*b)
+                    .or_insert_with(SigmaCollection::new)
+                    .rules
+                    .push((**rule).clone());
+            }
+            meta.insert(
+                key.clone(),
+                RuleMeta {
+                    title: rule.title.clone(),
+                    level: rule.level,
+                    tags: rule.tags.clone(),
+                    author: rule.author.clone(),
+                    file: file.clone(),
+                    kind: "detection",
+                },
+            );
+            for name in [&rule.id, &rule.name].into_iter().flatten() {
+                placed.insert(name.clone(), (key.clone(), buckets.clone()));
+            }
+        }
+        // Correlations may reference correlations: place in passes until nothing moves.
+        let mut todo: Vec<(&String, &rsigma_parser::CorrelationRule)> = rules
+            .docs
+            .iter()
+            .filter_map(|(f, d)| match d {
+                Doc::Correlation(c) => Some((f, &**c)),
+                _ => None,
+            })
+            .collect();
+        loop {
+            let before = todo.len();
+            todo.retain(|(file, corr)| {
+                let resolved: Option<Vec<&(String, Vec<(Target, bool)>)>> =
+                    corr.rules.iter().map(|r| placed.get(r)).collect();
+                let Some(refs) = resolved else { return true };
+                let mut buckets: Vec<(Target, bool)> = refs[0].1.clone();
+                for r in &refs[1..] {
+                    buckets.retain(|b| r.1.contains(b));
+                }
+                let key = corr.id.clone().unwrap_or_else(|| corr.title.clone());
+                if buckets.is_empty() {
+                    failures.push(LoadFailure {
+                        file: (*file).clone(),
+                        title: Some(corr.title.clone()),
+                        reason: format!(
+                            "correlation over rules that no single source feeds ({}): Evident correlates events of one logsource",
+                            corr.rules.join(", ")
+                        ),
+                    });
+                    return false;
+                }
+                if !corr.generate {
+                    quiet.extend(refs.iter().map(|r| r.0.clone()));
+                }
+                for b in &buckets {
+                    collections
+                        .entry(*b)
+                        .or_insert_with(SigmaCollection::new)
+                        .correlations
+                        .push((*corr).clone());
+                }
+                meta.insert(
+                    key.clone(),
+                    RuleMeta {
+                        title: corr.title.clone(),
+                        level: corr.level,
+                        tags: corr.tags.clone(),
+                        author: corr.author.clone(),
+                        file: (*file).clone(),
+                        kind: "correlation",
+                    },
+                );
+                for name in [&corr.id, &corr.name].into_iter().flatten() {
+                    placed.insert(name.clone(), (key.clone(), buckets.clone()));
+                }
+                false
+            });
+            if todo.is_empty() || todo.len() == before {
+                break;
+            }
+        }
+        for (file, corr) in todo {
+            let missing: Vec<&str> = corr
+                .rules
+                .iter()
+                .filter(|r| !placed.contains_key(*r))
+                .map(String::as_str)
+                .collect();
+            failures.push(LoadFailure {
+                file: file.clone(),
+                title: Some(corr.title.clone()),
+                reason: format!(
+                    "correlation references rules that are not loaded: {}",
+                    missing.join(", ")
+                ),
+            });
+        }
+        let filters: Vec<_> = rules
+            .docs
+            .iter()
+            .filter_map(|(_, d)| match d {
+                Doc::Filter(f) => Some((**f).clone()),
+                _ => None,
+            })
+            .collect();
+        let mut buckets = HashMap::new();
+        for (key, mut collection) in collections {
+            collection.filters = filters.clone();
+            let mut engine = CorrelationEngine::new(CorrelationConfig {
+                timestamp_fallback: TimestampFallback::Skip,
+                max_state_entries: max_state,
+                correlation_event_mode: CorrelationEventMode::Refs,
+                max_correlation_events: CORRELATION_EVENT_REFS,
+                ..CorrelationConfig::default()
+            });
+            match engine.add_collection(&collection) {
+                Ok(()) => {
+                    buckets.insert(key, Bucket { engine });
+                }
+                Err(e) => failures.push(LoadFailure {
+                    file: format!("({})", target_name(key.0)),
+                    title: None,
+                    reason: format!("rules for this logsource could not be compiled together: {e}"),
+                }),
+            }
+        }
+        Ok(Detector {
+            buckets,
+            meta,
+            quiet,
+            enricher,
+            book: AlertBook::new(suppress_ms, config.detection.max_alerts_per_rule_per_hour),
+            pending: BTreeMap::new(),
+            seq: 0,
+            clock_ms: i64::MIN,
+            max_state,
+            stats: DetectStats::default(),
+            failures,
+        })
+    }
+
+    /// Every rule document that could not be loaded or placed, with file and reason.
+    pub fn load_failures(&self) -> &[LoadFailure] {
+        &self.failures
+    }
+
+    /// Detection rules and correlations compiled, counting each once.
+    pub fn rule_count(&self) -> usize {
+        self.meta.len()
+    }
+
+    /// Rules no Evident source feeds (their logsource fits no format): loaded, but idle.
+    pub fn idle_rules(&self, rules: &RuleSet) -> Vec<(String, String)> {
+        rules
+            .docs
+            .iter()
+            .filter_map(|(file, d)| match d {
+                Doc::Rule(r) => {
+                    let ls = &r.logsource;
+                    targets(
+                        ls.product.as_deref(),
+                        ls.service.as_deref(),
+                        ls.category.as_deref(),
+                        r.taxonomy.as_deref(),
+                    )
+                    .is_empty()
+                    .then(|| (file.clone(), r.title.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Learns a change ticket; deferred events still waiting will see it.
+    pub fn add_ticket(&mut self, ticket: ChangeTicket) {
+        self.enricher.add_ticket(ticket);
+    }
+
+    /// Makes stored open alerts known (after a restart), so repeats update them instead of
+    /// opening duplicates.
+    pub fn restore_open_alerts(&mut self, alerts: Vec<Alert>) {
+        for a in alerts {
+            self.clock_ms = self.clock_ms.max(a.last_seen_ms);
+            self.book.restore(a);
+        }
+    }
+
+    /// Enriches and evaluates one normalized event (with its raw record, for vendor
+    /// rules); `origin` is where alerts will say it is.
+    pub fn process(&mut self, mut event: Event, raw: Option<RawRecord<'_>>, origin: EventRef) {
+        self.stats.events += 1;
+        self.enricher.enrich(&mut event);
+        let time_ms = event.time_ms().unwrap_or(self.clock_ms.max(0));
+        if time_ms > self.clock_ms {
+            self.clock_ms = time_ms;
+            self.release(time_ms);
+        }
+        if self.might_match_deferred(&event, raw) {
+            self.defer(&event, raw, &origin, time_ms);
+        }
+        self.evaluate(event, raw, &origin, time_ms, false);
+        self.stats.open_alerts = self.book.open_count() as u64;
+    }
+
+    /// Moves the clock to `now_ms` (wall time, in the server): deferred events whose grace
+    /// period has ended are evaluated, and closed alerts are forgotten.
+    pub fn advance(&mut self, now_ms: i64) {
+        if now_ms > self.clock_ms {
+            self.clock_ms = now_ms;
+        }
+        self.release(now_ms);
+        self.book.expire(self.clock_ms);
+        self.stats.open_alerts = self.book.open_count() as u64;
+    }
+
+    /// Evaluates every deferred event now: all tickets are known (offline runs).
+    pub fn finish(&mut self) {
+        self.release(i64::MAX);
+    }
+
+    /// Alerts opened or updated since the last call, in their current state.
+    pub fn take_alerts(&mut self) -> Vec<Alert> {
+        self.book.take()
+    }
+
+    /// Per-rule counters, by rule id.
+    pub fn counters(&self) -> &BTreeMap<String, RuleCounters> {
+        &self.book.counters
+    }
+
+    /// What the detector has done so far.
+    pub fn stats(&self) -> DetectStats {
+        let mut s = self.stats.clone();
+        s.pending = self.pending.len() as u64;
+        s.correlation_state = self
+            .buckets
+            .values()
+            .map(|b| b.engine.state_count() as u64)
+            .sum();
+        s
+    }
+
+    fn might_match_deferred(&self, event: &Event, raw: Option<RawRecord<'_>>) -> bool {
+        // Vendor rules that look at tickets are rare: their events always wait.
+        if raw.is_some_and(|r| self.buckets.contains_key(&(Target::Vendor(r.format), true))) {
+            return true;
+        }
+        let Some(b) = self.buckets.get(&(Target::Normalized, true)) else {
+            return false;
+        };
+        // A ticket can only add or change `evident.change_ticket`: try both ways.
+        let mut without = event.clone().into_map();
+        if let Some(Value::Object(ev)) = without.get_mut("evident") {
+            ev.remove("change_ticket");
+        }
+        let mut with = without.clone();
+        if let Value::Object(ev) = with
+            .entry("evident")
+            .or_insert_with(|| Value::Object(Map::new()))
+        {
+            ev.insert("change_ticket".into(), Value::from("(pending)"));
+        }
+        let (without, with) = (Value::Object(without), Value::Object(with));
+        !b.engine.evaluate(&JsonEvent::borrow(&without)).is_empty()
+            || !b.engine.evaluate(&JsonEvent::borrow(&with)).is_empty()
+    }
+
+    fn defer(&mut self, event: &Event, raw: Option<RawRecord<'_>>, origin: &EventRef, t: i64) {
+        self.stats.deferred += 1;
+        if self.pending.len() >= MAX_PENDING
+            && let Some((_, p)) = self.pending.pop_first()
+        {
+            self.stats.forced_releases += 1;
+            self.evaluate_pending(p);
+        }
+        self.seq += 1;
+        let release = t.saturating_add(self.enricher.grace_ms());
+        self.pending.insert(
+            (release, self.seq),
+            Pending {
+                event: event.clone(),
+                raw: raw.map(|r| (r.format, r.bytes.map(<[u8]>::to_vec))),
+                origin: origin.clone(),
+            },
+        );
+    }
+
+    fn release(&mut self, now_ms: i64) {
+        while let Some(entry) = self.pending.first_entry() {
+            if entry.key().0 > now_ms {
+                break;
+            }
+            let p = entry.remove();
+            self.evaluate_pending(p);
+        }
+    }
+
+    fn evaluate_pending(&mut self, mut p: Pending) {
+        self.enricher.apply_change_ticket(&mut p.event);
+        let t = p.event.time_ms().unwrap_or(self.clock_ms.max(0));
+        let raw = p.raw.as_ref().map(|(format, bytes)| RawRecord {
+            format: *format,
+            bytes: bytes.as_deref(),
+        });
+        self.evaluate(p.event, raw, &p.origin, t, true);
+    }
+
+    /// Runs the buckets of one kind (deferred or not) that serve this event.
+    fn evaluate(
+        &mut self,
+        event: Event,
+        raw: Option<RawRecord<'_>>,
+        origin: &EventRef,
+        time_ms: i64,
+        deferred: bool,
+    ) {
+        let ts = time_ms.div_euclid(1000);
+        let vendor = raw.and_then(|r| {
+            let key = (Target::Vendor(r.format), deferred);
+            if !self.buckets.contains_key(&key) {
+                return None;
+            }
+            let mut doc = vendor_document(r.format, r.bytes, &event)?;
+            if let (Value::Object(d), Some(ev)) = (&mut doc, event.get("evident")) {
+                d.insert("evident".into(), ev.clone());
+            }
+            Some((key, doc))
+        });
+        let norm = Value::Object(event.into_map());
+        let id = serde_json::to_string(origin).unwrap_or_default();
+        let mut results = Vec::new();
+        if let Some(b) = self.buckets.get_mut(&(Target::Normalized, deferred)) {
+            let evicted = run(b, &norm, &id, ts, self.max_state, &mut results);
+            self.stats.correlation_evictions += evicted;
+        }
+        if let Some((key, doc)) = &vendor
+            && let Some(b) = self.buckets.get_mut(key)
+        {
+            let evicted = run(b, doc, &id, ts, self.max_state, &mut results);
+            self.stats.correlation_evictions += evicted;
+        }
+        for r in results {
+            self.alert(r, &norm, origin, time_ms);
+        }
+    }
+
+    fn alert(&mut self, r: EvaluationResult, norm: &Value, origin: &EventRef, time_ms: i64) {
+        let key = r
+            .header
+            .rule_id
+            .clone()
+            .unwrap_or_else(|| r.header.rule_title.clone());
+        let (group, events) = match &r.body {
+            ResultBody::Detection(_) => {
+                if self.quiet.contains(&key) {
+                    self.book.count_match(&key);
+                    return;
+                }
+                (detection_group(norm), vec![origin.clone()])
+            }
+            ResultBody::Correlation(c) => {
+                let mut events: Vec<EventRef> = c
+                    .event_refs
+                    .iter()
+                    .flatten()
+                    .filter_map(|e| e.id.as_deref())
+                    .filter_map(|id| serde_json::from_str(id).ok())
+                    .collect();
+                if events.is_empty() {
+                    events.push(origin.clone());
+                }
+                (c.group_key.iter().cloned().collect(), events)
+            }
+        };
+        let meta = self.meta.get(&key).cloned().unwrap_or_else(|| RuleMeta {
+            title: r.header.rule_title.clone(),
+            level: r.header.level,
+            tags: r.header.tags.clone(),
+            author: None,
+            file: String::new(),
+            kind: if r.is_correlation() {
+                "correlation"
+            } else {
+                "detection"
+            },
+        });
+        let level = meta.level.unwrap_or(Level::Medium);
+        let (severity, severity_id) = match level {
+            Level::Informational => ("Informational", 1),
+            Level::Low => ("Low", 2),
+            Level::Medium => ("Medium", 3),
+            Level::High => ("High", 4),
+            Level::Critical => ("Critical", 5),
+        };
+        let dedup_key = format!(
+            "{key}|{}",
+            group
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";")
+        );
+        let template = Alert {
+            rule_id: key,
+            rule_title: meta.title,
+            kind: meta.kind.to_owned(),
+            level: level.as_str().to_owned(),
+            severity: severity.to_owned(),
+            severity_id,
+            tsc: meta.tags.iter().filter_map(|t| tsc_criterion(t)).collect(),
+            tags: meta.tags,
+            author: meta.author,
+            rule_file: meta.file,
+            dedup_key,
+            group,
+            first_seen_ms: time_ms,
+            last_seen_ms: time_ms,
+            count: 0,
+            events: Vec::new(),
+        };
+        self.book.add(Hit {
+            template,
+            time_ms,
+            events,
+        });
+    }
+}
+
+/// Evaluates one document on one bucket; returns correlation state entries evicted.
+fn run(
+    b: &mut Bucket,
+    doc: &Value,
+    id: &str,
+    ts: i64,
+    max_state: usize,
+    out: &mut Vec<EvaluationResult>,
+) -> u64 {
+    let mut evicted = 0;
+    if b.engine.state_count() >= max_state {
+        // Expire what fell out of its window first; whatever is still over the cap, the
+        // engine evicts down to 90 % of it, stalest first.
+        b.engine.evict_expired(ts);
+        let mid = b.engine.state_count();
+        if mid >= max_state {
+            evicted = (mid - max_state * 9 / 10) as u64;
+        }
+    }
+    let event = Tagged {
+        inner: JsonEvent::borrow(doc),
+        id,
+    };
+    out.extend(b.engine.process_event_at(&event, ts));
+    evicted
+}
+
+/// The group fields of a detection rule's alert: who did it, to whom, from where.
+fn detection_group(norm: &Value) -> BTreeMap<String, String> {
+    let mut g = BTreeMap::new();
+    let first = |paths: &[&str]| {
+        paths.iter().find_map(|p| {
+            norm.pointer(&format!("/{}", p.replace('.', "/")))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        })
+    };
+    if let Some(v) = first(&["actor.user.email_addr", "actor.user.name", "actor.user.uid"]) {
+        g.insert("actor".into(), v);
+    }
+    if let Some(v) = first(&["user.email_addr", "user.name", "user.uid"]) {
+        g.insert("user".into(), v);
+    }
+    if let Some(v) = first(&["src_endpoint.ip"]) {
+        g.insert("src_endpoint.ip".into(), v);
+    }
+    g
+}
+
+/// Does the rule's detection look at `evident.change_ticket`?
+fn mentions_change_ticket(rule: &rsigma_parser::SigmaRule) -> bool {
+    serde_json::to_string(&rule.detection).is_ok_and(|s| s.contains("evident.change_ticket"))
+}
+
+fn target_name(t: Target) -> String {
+    match t {
+        Target::Normalized => "product: evident".into(),
+        Target::Vendor(f) => format!("format {f}"),
+    }
+}
+
+/// A document as rsigma sees it, whose stored form (for correlation event references) is
+/// only our reference to it: no copy of the event is kept in correlation state.
+struct Tagged<'a> {
+    inner: JsonEvent<'a>,
+    id: &'a str,
+}
+
+impl rsigma_eval::Event for Tagged<'_> {
+    fn get_field(&self, path: &str) -> Option<rsigma_eval::EventValue<'_>> {
+        self.inner.get_field(path)
+    }
+
+    fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
+        self.inner.any_string_value(pred)
+    }
+
+    fn all_string_values(&self) -> Vec<Cow<'_, str>> {
+        self.inner.all_string_values()
+    }
+
+    fn visit_string_values(&self, visit: &mut dyn FnMut(&str)) {
+        self.inner.visit_string_values(visit)
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::json!({ "event_id": self.id })
+    }
+
+    fn top_level_keys(&self) -> Option<Vec<Cow<'_, str>>> {
+        self.inner.top_level_keys()
+    }
+
+    fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        self.inner.visit_top_level_keys(visit)
+    }
+}
