@@ -9,6 +9,7 @@ mod health;
 mod hunt;
 mod import;
 mod log;
+mod outbox;
 mod parse;
 mod review;
 mod rules;
@@ -112,6 +113,15 @@ enum Command {
     /// Log reviews: what is due or overdue, the review packet, sign-off.
     #[command(subcommand)]
     Review(review::ReviewCommand),
+    /// The integration outbox: messages to Jira, ServiceNow, PagerDuty, Slack, webhooks.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
+    /// Print the incident-response plan (Markdown) and seal it if it changed.
+    IrPlan {
+        /// Write it to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print the latest signed checkpoint (signing a new one if the tree grew).
     Checkpoint,
     /// Print the log's verifier key.
@@ -396,6 +406,20 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Case(cmd) => case::run(&g.open_for_reading()?, cmd, &cli_actor()),
         Command::Review(cmd) => review::run(&g.open_for_reading()?, cmd, &cli_actor()),
+        Command::Outbox(cmd) => outbox::run(&g.open_for_reading()?, cmd),
+        Command::IrPlan { out } => {
+            let node = g.open_for_reading()?;
+            let text = evident_server::ir_plan::render(&node)?;
+            match out {
+                Some(path) => std::fs::write(&path, &text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            if let Some(v) = evident_server::ir_plan::record_if_changed(&node)? {
+                eprintln!("the plan changed: recorded as version {v} in the audit trail");
+            }
+            Ok(Outcome::Clean)
+        }
         Command::Checkpoint => log::checkpoint(&g.open_for_reading()?),
         Command::Key => log::key(&g.data_dir()),
         Command::Entry { index, raw } => log::entry(&g.open_for_reading()?, index, raw),

@@ -121,6 +121,7 @@ pub fn app_with_intake(node: Arc<Evident>, intake: Intake) -> Router {
         .route("/api/v1/sources", get(sources_handler))
         .nest("/api/v1/cases", crate::cases_api::routes())
         .nest("/api/v1/reviews", crate::reviews_api::routes())
+        .nest("/api/v1/outbox", crate::integrations::api::routes())
         .nest("/log", crate::log_api::routes())
         .merge(crate::change_tickets::routes())
         .merge(crate::receivers::hec::routes(receiver.clone()))

@@ -76,12 +76,19 @@ pub struct Config {
     /// Log review schedules.
     #[serde(default)]
     pub reviews: Vec<crate::reviews::ReviewSchedule>,
+    /// The incident-response plan's contacts.
+    #[serde(default)]
+    pub ir_plan: crate::ir_plan::IrPlanConfig,
     /// Pull connectors (`[[connectors]]`, one table each): Okta, GitHub, S3/SQS.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connectors: Vec<crate::connectors::ConnectorConfig>,
     /// Syslog listeners (`[[syslog]]`, one table each): UDP, TCP or TLS.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub syslog: Vec<crate::receivers::syslog::SyslogListenerConfig>,
+    /// Ticket integrations (`[[integrations]]`, one table each): Jira, ServiceNow,
+    /// PagerDuty, Slack, signed webhooks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integrations: Vec<crate::integrations::IntegrationConfig>,
     /// Business hours: outside them events get `evident.time.after_hours`.
     #[serde(default)]
     pub business_hours: evident_detect::BusinessHours,
@@ -178,8 +185,10 @@ impl Config {
             reviews: vec![crate::reviews::ReviewSchedule::weekly(
                 &chrono::Utc::now().format("%Y-%m-%d").to_string(),
             )],
+            ir_plan: crate::ir_plan::IrPlanConfig::default(),
             connectors: Vec::new(),
             syslog: Vec::new(),
+            integrations: Vec::new(),
             business_hours: Default::default(),
             assets: Vec::new(),
             privileged_groups: Default::default(),
@@ -235,6 +244,7 @@ impl Config {
         }
         crate::connectors::validate(&config.connectors).map_err(invalid)?;
         crate::receivers::syslog::validate(&config.syslog).map_err(invalid)?;
+        crate::integrations::validate(&config.integrations).map_err(invalid)?;
         evident_detect::Enricher::new(&config.detect_config()).map_err(|e| invalid(e.to_string()))?;
         evident_detect::parse_duration_ms("detection.suppress", &config.detection.suppress)
             .map_err(|e| invalid(e.to_string()))?;

@@ -21,6 +21,8 @@ mod config;
 pub mod connectors;
 mod home;
 mod ingest;
+pub mod integrations;
+pub mod ir_plan;
 mod log_api;
 mod metrics;
 mod pipeline;
@@ -144,6 +146,13 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let syslog = receivers::syslog::start(&node, &node.config.syslog).await?;
+    let plan_node = node.clone();
+    match tokio::task::spawn_blocking(move || ir_plan::record_if_changed(&plan_node)).await {
+        Ok(Ok(Some(v))) => tracing::info!(version = v, "incident-response plan changed; sealed"),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "recording the incident-response plan failed"),
+        Err(e) => tracing::error!(error = %e, "incident-response plan task failed"),
+    }
     let housekeeping_node = node.clone();
     let checkpointer = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -208,6 +217,7 @@ pub async fn serve(
     });
     let (stop_connectors, stop) = tokio::sync::watch::channel(false);
     let connectors = connectors::start(&node, &stop);
+    let outbox = integrations::start(&node, &stop);
     let router = app(node.clone());
     let result = axum::serve(
         listener,
@@ -227,6 +237,13 @@ pub async fn serve(
         {
             tracing::warn!("a connector did not stop within 10 s");
         }
+    }
+    if let Some(o) = outbox
+        && tokio::time::timeout(std::time::Duration::from_secs(10), o)
+            .await
+            .is_err()
+    {
+        tracing::warn!("the integration outbox did not stop within 10 s");
     }
     checkpointer.abort();
     pipeline.abort();

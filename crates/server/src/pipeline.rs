@@ -197,9 +197,11 @@ pub fn detector_for(config: &crate::Config, db: &StateDb) -> Result<Detector, Er
         tracing::warn!(failure = %f, "rule not loaded");
     }
     let suppress = evident_detect::parse_duration_ms("detection.suppress", &dc.detection.suppress)?;
-    let now_ms = (evident_ledger::now_ns() / 1_000_000) as i64;
+    // Open = within the suppression window of the newest alert (event time, not wall
+    // time: a replay of last month is as open as today's).
+    let newest = db.latest_alert_ms()?.unwrap_or(0);
     let open: Vec<evident_detect::Alert> = db
-        .open_alerts(now_ms.saturating_sub(suppress))?
+        .open_alerts(newest.saturating_sub(suppress))?
         .into_iter()
         .filter_map(|v| serde_json::from_value(v).ok())
         .collect();

@@ -256,3 +256,56 @@ async fn due_reviews_are_created_once_overdue_ones_open_a_case_and_sign_off_is_s
         stored.signed.unwrap().packet_sha256
     );
 }
+
+#[test]
+fn the_incident_response_plan_is_rendered_from_config_and_sealed_per_version() {
+    let f = fixture("2026-11-02");
+    let text = evident_server::ir_plan::render(&f.node).unwrap();
+    assert!(text.starts_with("# Incident response plan — evident.test/reviews\n"));
+    assert!(
+        text.contains("| Critical | 15 minute(s) | 1 day(s) |\n| High | 1 hour(s) | 3 day(s) |\n")
+    );
+    assert!(text.contains("3. **containment** — Stop the spread"));
+    assert!(text.contains("- weekly log review: every week at 09:00 (UTC), overdue after 2d"));
+    assert_eq!(
+        evident_server::ir_plan::record_if_changed(&f.node).unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        evident_server::ir_plan::record_if_changed(&f.node).unwrap(),
+        None
+    );
+    // A new contact is a new version.
+    let mut config = f.node.config.clone();
+    config.ir_plan = evident_server::ir_plan::IrPlanConfig {
+        organization: "Acme".into(),
+        contacts: vec![evident_server::ir_plan::Contact {
+            role: "Incident commander".into(),
+            name: "Ines".into(),
+            email: "ines@acme.test".into(),
+            phone: String::new(),
+        }],
+        report_to: "security@acme.test".into(),
+    };
+    let node = Evident {
+        config,
+        ..Arc::try_unwrap(f.node).ok().unwrap()
+    };
+    let text = evident_server::ir_plan::render(&node).unwrap();
+    assert!(text.contains("| Incident commander | Ines | ines@acme.test |  |"));
+    assert_eq!(
+        evident_server::ir_plan::record_if_changed(&node).unwrap(),
+        Some(2)
+    );
+    let versions: Vec<Value> = (0..node.ledger.size())
+        .map(|i| node.ledger.entry(i).unwrap())
+        .filter(|e| {
+            e.metadata
+                .iter()
+                .any(|(k, v)| k == "audit" && v == "ir_plan")
+        })
+        .map(|e| serde_json::from_slice(&e.body).unwrap())
+        .collect();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[1]["change"]["text"], text);
+}

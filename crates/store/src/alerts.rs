@@ -194,6 +194,13 @@ impl StateDb {
         .collect()
     }
 
+    /// The latest event time of any stored alert, ms.
+    pub fn latest_alert_ms(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT MAX(last_seen_ms) FROM alerts", [], |r| r.get(0))?)
+    }
+
     /// The number of alerts stored.
     pub fn alert_count(&self) -> Result<i64, StoreError> {
         Ok(self
@@ -231,6 +238,7 @@ mod tests {
         );
         db.store_alerts(&[alert("k", 100, 100, 1)]).unwrap();
         assert_eq!(db.alert_count().unwrap(), 2);
+        assert_eq!(db.latest_alert_ms().unwrap(), Some(100));
         let rows = db.alerts(10, None).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(

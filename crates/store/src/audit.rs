@@ -87,6 +87,29 @@ impl StateDb {
         self.audit_rows_where("1 = 1", None, None)
     }
 
+    /// Appends a row for `kind`/`subject` with the next sequence number (1 for the first)
+    /// and returns that number; for records with no table of their own (versions of the
+    /// incident-response plan, exports, …).
+    pub fn record_audit(
+        &self,
+        kind: &str,
+        subject: i64,
+        body: &str,
+        requested_size: u64,
+    ) -> Result<u32, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let last: Option<u32> = tx.query_row(
+            "SELECT max(seq) FROM audit_trail WHERE kind = ?1 AND subject = ?2",
+            params![kind, subject],
+            |r| r.get(0),
+        )?;
+        let seq = last.unwrap_or(0) + 1;
+        insert_audit_row(&tx, kind, subject, seq, body, requested_size)?;
+        tx.commit()?;
+        Ok(seq)
+    }
+
     /// Marks a row as being appended (before the append).
     pub fn mark_audit_sealing(&self, id: i64) -> Result<(), StoreError> {
         self.conn().execute(

@@ -19,6 +19,7 @@ mod audit;
 mod cases;
 mod cursors;
 mod health;
+mod outbox;
 mod reviews;
 
 use std::path::Path;
@@ -35,6 +36,9 @@ pub use audit::{AuditRow, SealState};
 pub use cases::{CASE_AUDIT_KIND, CaseFilter, CaseHistoryRow};
 pub use cursors::ConnectorMark;
 pub use health::{HealthDelta, SkewHistogram, SourceHealth};
+pub use outbox::{
+    AttemptFailure, ExternalLink, NewOutboxMessage, OutboxMessage, OutboxState, idempotency_key,
+};
 pub use reviews::{REVIEW_AUDIT_KIND, Review, SignOff};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -140,6 +144,35 @@ const MIGRATIONS: &[&str] = &[
         ticket_id TEXT NOT NULL,
         body TEXT NOT NULL
     );",
+    "CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        integration TEXT NOT NULL,
+        case_id INTEGER NOT NULL,
+        audit_row_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_ms INTEGER NOT NULL,
+        last_error TEXT,
+        state TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        sent_ms INTEGER,
+        UNIQUE (integration, audit_row_id)
+    );
+    CREATE INDEX outbox_pending ON outbox(next_attempt_ms) WHERE state = 'pending';
+    CREATE TABLE outbox_cursor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_audit_row INTEGER NOT NULL
+    );
+    CREATE TABLE external_links (
+        integration TEXT NOT NULL,
+        case_id INTEGER NOT NULL,
+        external_id TEXT NOT NULL,
+        url TEXT,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (integration, case_id)
+    ) WITHOUT ROWID;",
 ];
 
 /// Errors from the state database.
@@ -175,6 +208,9 @@ pub enum StoreError {
     /// A review action that is not allowed (the message says why).
     #[error("{0}")]
     Review(String),
+    /// An outbox action that is not possible (the message says why).
+    #[error("{0}")]
+    Outbox(String),
     /// No randomness available for a token.
     #[error("cannot generate a token: {0}")]
     Random(String),
