@@ -365,8 +365,7 @@ fn syslog(
         v.sort_by(|a, b| a.0.total_cmp(&b.0));
         v.get(v.len() / 2).copied()
     };
-    let (evident_secs, normalized_secs) =
-        median(&mut evident).context("no Evident round ran")?;
+    let (evident_secs, normalized_secs) = median(&mut evident).context("no Evident round ran")?;
     let rsyslog_secs = median(&mut rsyslog).map(|(s, _)| s);
     let eps = |secs: f64| events as f64 / secs;
     let ratio = rsyslog_secs.map(|r| eps(evident_secs) / eps(r));
@@ -437,7 +436,10 @@ fn free_port() -> anyhow::Result<u16> {
 fn wait_listening(port: u16, what: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        anyhow::ensure!(Instant::now() < deadline, "{what} is not listening on port {port}");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{what} is not listening on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
@@ -590,7 +592,10 @@ fn syslog_into_rsyslog(
             t.join()
                 .map_err(|_| anyhow::anyhow!("sender thread panicked"))??;
         }
-        anyhow::ensure!(lines == events, "rsyslog wrote {lines} lines for {events} messages");
+        anyhow::ensure!(
+            lines == events,
+            "rsyslog wrote {lines} lines for {events} messages"
+        );
         Ok(Some((secs, secs)))
     })();
     let _ = child.kill();

@@ -57,10 +57,12 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
     let data = DataDir::new(&root);
     data.init("evident.local/demo")
         .with_context(|| format!("initializing {}", root.display()))?;
-    let node = Evident::open(&data)?;
-
     // The period ends just far enough in the past that every simulated arrival has happened.
     let end = chrono::Utc::now() - chrono::Duration::milliseconds(DELAY_MS.1);
+    let start = end - chrono::Duration::days(i64::from(args.days));
+    start_reviews_on(&data, &start.format("%Y-%m-%d").to_string())?;
+    let node = Evident::open(&data)?;
+
     let mut config = evident_demo::DemoConfig::new(args.days, end);
     config.seed = args.seed;
     let demo = evident_demo::generate(&config);
@@ -91,7 +93,8 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
     );
 
     let normalizing = Instant::now();
-    let mut pipeline = Pipeline::new(node.config.json_mappings.clone());
+    let mut pipeline = Pipeline::new(node.config.json_mappings.clone())
+        .with_detector(evident_server::detector_for(&node.config, &node.db)?);
     let entries = pipeline
         .catch_up(&node.ledger, &node.db)
         .context("normalizing the demo records")?;
@@ -103,6 +106,19 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
         normalizing.elapsed().as_secs_f64()
     );
 
+    let responding = Instant::now();
+    let response = crate::demo_response::respond(&node, chrono::Utc::now().timestamp_millis())
+        .context("simulating the month's response work")?;
+    println!(
+        "{} alerts ({} placed in cases) make {} cases, {} closed; {} weekly reviews signed, {} overdue ({:.1}s)",
+        node.db.alert_count()?,
+        response.cases,
+        node.db.cases(evident_store::CaseFilter::All)?.len(),
+        response.closed,
+        response.reviews_signed,
+        response.reviews_overdue,
+        responding.elapsed().as_secs_f64()
+    );
     println!("Planted incidents for detection to find:");
     for i in &demo.incidents {
         println!(
@@ -121,6 +137,22 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
         return Ok(Outcome::Clean);
     }
     crate::serve(node, Some(args.listen))
+}
+
+/// Makes the weekly log review schedule start with the demo's month, so the month has its
+/// reviews.
+fn start_reviews_on(data: &DataDir, date: &str) -> anyhow::Result<()> {
+    let mut config = data.config()?;
+    for r in &mut config.reviews {
+        r.start = date.to_owned();
+    }
+    let text = toml::to_string_pretty(&config).context("writing the demo config")?;
+    let path = data.config_path();
+    std::fs::write(
+        &path,
+        format!("# Evident configuration (demo). See README.md for every setting.\n{text}"),
+    )
+    .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Ingests every source's records merged in event-time order, in batches of [`DEMO_BATCH`],

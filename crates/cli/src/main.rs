@@ -5,6 +5,7 @@
 mod bench;
 mod case;
 mod demo;
+mod demo_response;
 mod health;
 mod hunt;
 mod import;

@@ -20,7 +20,7 @@ use rsigma_eval::{
     TimestampFallback,
 };
 use rsigma_parser::{Level, SigmaCollection};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::DetectError;
 use crate::alert::{Alert, AlertBook, EventRef, Hit, RuleCounters, tsc_criterion};
@@ -83,7 +83,7 @@ struct Bucket {
 
 /// An event waiting for late change tickets.
 struct Pending {
-    event: Event,
+    event: Value,
     raw: Option<(Format, Option<Vec<u8>>)>,
     origin: EventRef,
 }
@@ -334,10 +334,11 @@ impl Detector {
             self.clock_ms = time_ms;
             self.release(time_ms);
         }
-        if self.might_match_deferred(&event, raw) {
-            self.defer(&event, raw, &origin, time_ms);
+        let norm = Value::Object(event.into_map());
+        if self.should_defer(&norm, raw) {
+            self.defer(&norm, raw, &origin, time_ms);
         }
-        self.evaluate(event, raw, &origin, time_ms, false);
+        self.evaluate(norm, raw, &origin, time_ms, false);
         self.stats.open_alerts = self.book.open_count() as u64;
     }
 
@@ -379,32 +380,19 @@ impl Detector {
         s
     }
 
-    fn might_match_deferred(&self, event: &Event, raw: Option<RawRecord<'_>>) -> bool {
-        // Vendor rules that look at tickets are rare: their events always wait.
+    /// Should this event wait for late change tickets? When a rule that looks at tickets
+    /// matches it as it is now: a later ticket can only cover it (rules alert on a missing
+    /// ticket). Vendor rules that look at tickets are rare; their events always wait.
+    fn should_defer(&self, norm: &Value, raw: Option<RawRecord<'_>>) -> bool {
         if raw.is_some_and(|r| self.buckets.contains_key(&(Target::Vendor(r.format), true))) {
             return true;
         }
-        let Some(b) = self.buckets.get(&(Target::Normalized, true)) else {
-            return false;
-        };
-        // A ticket can only add or change `evident.change_ticket`: try both ways.
-        let mut without = event.clone().into_map();
-        if let Some(Value::Object(ev)) = without.get_mut("evident") {
-            ev.remove("change_ticket");
-        }
-        let mut with = without.clone();
-        if let Value::Object(ev) = with
-            .entry("evident")
-            .or_insert_with(|| Value::Object(Map::new()))
-        {
-            ev.insert("change_ticket".into(), Value::from("(pending)"));
-        }
-        let (without, with) = (Value::Object(without), Value::Object(with));
-        !b.engine.evaluate(&JsonEvent::borrow(&without)).is_empty()
-            || !b.engine.evaluate(&JsonEvent::borrow(&with)).is_empty()
+        self.buckets
+            .get(&(Target::Normalized, true))
+            .is_some_and(|b| !b.engine.evaluate(&JsonEvent::borrow(norm)).is_empty())
     }
 
-    fn defer(&mut self, event: &Event, raw: Option<RawRecord<'_>>, origin: &EventRef, t: i64) {
+    fn defer(&mut self, event: &Value, raw: Option<RawRecord<'_>>, origin: &EventRef, t: i64) {
         self.stats.deferred += 1;
         if self.pending.len() >= MAX_PENDING
             && let Some((_, p)) = self.pending.pop_first()
@@ -434,20 +422,25 @@ impl Detector {
         }
     }
 
-    fn evaluate_pending(&mut self, mut p: Pending) {
-        self.enricher.apply_change_ticket(&mut p.event);
-        let t = p.event.time_ms().unwrap_or(self.clock_ms.max(0));
+    fn evaluate_pending(&mut self, p: Pending) {
+        let Ok(mut event) = serde_json::from_value::<Event>(p.event) else {
+            return;
+        };
+        self.enricher.apply_change_ticket(&mut event);
+        eprintln!("DBGP {}", serde_json::to_string(&event).unwrap_or_default());
+        let t = event.time_ms().unwrap_or(self.clock_ms.max(0));
+        let norm = Value::Object(event.into_map());
         let raw = p.raw.as_ref().map(|(format, bytes)| RawRecord {
             format: *format,
             bytes: bytes.as_deref(),
         });
-        self.evaluate(p.event, raw, &p.origin, t, true);
+        self.evaluate(norm, raw, &p.origin, t, true);
     }
 
     /// Runs the buckets of one kind (deferred or not) that serve this event.
     fn evaluate(
         &mut self,
-        event: Event,
+        norm: Value,
         raw: Option<RawRecord<'_>>,
         origin: &EventRef,
         time_ms: i64,
@@ -459,23 +452,22 @@ impl Detector {
             if !self.buckets.contains_key(&key) {
                 return None;
             }
-            let mut doc = vendor_document(r.format, r.bytes, &event)?;
-            if let (Value::Object(d), Some(ev)) = (&mut doc, event.get("evident")) {
+            let map = norm.as_object()?;
+            let mut doc = vendor_document(r.format, r.bytes, map)?;
+            if let (Value::Object(d), Some(ev)) = (&mut doc, map.get("evident")) {
                 d.insert("evident".into(), ev.clone());
             }
             Some((key, doc))
         });
-        let norm = Value::Object(event.into_map());
-        let id = serde_json::to_string(origin).unwrap_or_default();
         let mut results = Vec::new();
         if let Some(b) = self.buckets.get_mut(&(Target::Normalized, deferred)) {
-            let evicted = run(b, &norm, &id, ts, self.max_state, &mut results);
+            let evicted = run(b, &norm, origin, ts, self.max_state, &mut results);
             self.stats.correlation_evictions += evicted;
         }
         if let Some((key, doc)) = &vendor
             && let Some(b) = self.buckets.get_mut(key)
         {
-            let evicted = run(b, doc, &id, ts, self.max_state, &mut results);
+            let evicted = run(b, doc, origin, ts, self.max_state, &mut results);
             self.stats.correlation_evictions += evicted;
         }
         for r in results {
@@ -569,24 +561,22 @@ impl Detector {
 fn run(
     b: &mut Bucket,
     doc: &Value,
-    id: &str,
+    origin: &EventRef,
     ts: i64,
     max_state: usize,
     out: &mut Vec<EvaluationResult>,
 ) -> u64 {
     let mut evicted = 0;
-    if b.engine.state_count() >= max_state {
-        // Expire what fell out of its window first; whatever is still over the cap, the
-        // engine evicts down to 90 % of it, stalest first.
+    let before = b.engine.state_count();
+    if before >= max_state {
+        // Drop what fell out of its window and, if still at the cap, the stalest groups
+        // down to 90 % of it; either way the state is forgotten, and counted.
         b.engine.evict_expired(ts);
-        let mid = b.engine.state_count();
-        if mid >= max_state {
-            evicted = (mid - max_state * 9 / 10) as u64;
-        }
+        evicted = before.saturating_sub(b.engine.state_count()) as u64;
     }
     let event = Tagged {
         inner: JsonEvent::borrow(doc),
-        id,
+        origin,
     };
     out.extend(b.engine.process_event_at(&event, ts));
     evicted
@@ -631,7 +621,7 @@ fn target_name(t: Target) -> String {
 /// only our reference to it: no copy of the event is kept in correlation state.
 struct Tagged<'a> {
     inner: JsonEvent<'a>,
-    id: &'a str,
+    origin: &'a EventRef,
 }
 
 impl rsigma_eval::Event for Tagged<'_> {
@@ -652,7 +642,8 @@ impl rsigma_eval::Event for Tagged<'_> {
     }
 
     fn to_json(&self) -> Value {
-        serde_json::json!({ "event_id": self.id })
+        let id = serde_json::to_string(self.origin).unwrap_or_default();
+        serde_json::json!({ "event_id": id })
     }
 
     fn top_level_keys(&self) -> Option<Vec<Cow<'_, str>>> {

@@ -2,7 +2,7 @@
 //! normalized event; vendor rules see the raw record of the formats whose Sigma logsource
 //! fits theirs ([`LOGSOURCES`], one table), as a JSON document ([`vendor_document`]).
 
-use evident_model::{Event, Format, Framing};
+use evident_model::{Format, Framing};
 use serde_json::{Map, Value};
 
 /// The logsource product of rules over normalized (OCSF) events.
@@ -92,8 +92,13 @@ pub fn targets(
 /// sent; a Windows event flattened as Sigma's Windows rules name fields (`EventID` and the
 /// `EventData` fields at the top level); a text line as the fields the parser found (under
 /// their vendor names, from `unmapped`) plus `raw_line`, the exact line, which keyword
-/// rules search. `None` when there is no raw record to match.
-pub fn vendor_document(format: Format, raw: Option<&[u8]>, event: &Event) -> Option<Value> {
+/// rules search. `event` is the normalized event (its `unmapped` and `raw_data`).
+/// `None` when there is no raw record to match.
+pub fn vendor_document(
+    format: Format,
+    raw: Option<&[u8]>,
+    event: &Map<String, Value>,
+) -> Option<Value> {
     if format == Format::WindowsSecurity {
         return Some(windows_document(event));
     }
@@ -109,7 +114,7 @@ pub fn vendor_document(format: Format, raw: Option<&[u8]>, event: &Event) -> Opt
             };
             let line = match raw {
                 Some(r) => String::from_utf8_lossy(r).into_owned(),
-                None => event.get_str("raw_data")?.to_owned(),
+                None => event.get("raw_data")?.as_str()?.to_owned(),
             };
             doc.insert("raw_line".into(), Value::String(line));
             Some(Value::Object(doc))
@@ -118,7 +123,7 @@ pub fn vendor_document(format: Format, raw: Option<&[u8]>, event: &Event) -> Opt
 }
 
 /// A Windows Security event as Sigma's Windows rules see it.
-fn windows_document(event: &Event) -> Value {
+fn windows_document(event: &Map<String, Value>) -> Value {
     let mut doc = Map::new();
     let unmapped = match event.get("unmapped") {
         Some(Value::Object(m)) => m.clone(),
@@ -151,7 +156,7 @@ fn windows_document(event: &Event) -> Value {
         doc.insert("EventID".into(), Value::from(n));
     }
     if !doc.contains_key("EventID")
-        && let Some(code) = event.get("metadata.event_code")
+        && let Some(code) = event.get("metadata").and_then(|m| m.get("event_code"))
     {
         let code = match code {
             Value::String(s) => s.parse::<u64>().map(Value::from).unwrap_or(code.clone()),
@@ -165,7 +170,7 @@ fn windows_document(event: &Event) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use evident_model::Class;
+    use evident_model::{Class, Event};
 
     #[test]
     fn logsources_route_to_formats() {
@@ -207,7 +212,7 @@ mod tests {
     fn text_lines_keep_their_fields_and_the_line() {
         let mut e = Event::new(Class::ProcessActivity, 1, 0);
         e.set("unmapped.type", "EXECVE").set("unmapped.a0", "dd");
-        let doc = vendor_document(Format::Auditd, Some(b"type=EXECVE a0=dd"), &e).unwrap();
+        let doc = vendor_document(Format::Auditd, Some(b"type=EXECVE a0=dd"), e.as_map()).unwrap();
         assert_eq!(
             doc,
             serde_json::json!({"type": "EXECVE", "a0": "dd", "raw_line": "type=EXECVE a0=dd"})
@@ -222,7 +227,7 @@ mod tests {
             serde_json::json!({"winlog": {"event_id": "4728", "channel": "Security",
                 "event_data": {"TargetUserName": "Domain Admins"}}}),
         );
-        let doc = vendor_document(Format::WindowsSecurity, None, &e).unwrap();
+        let doc = vendor_document(Format::WindowsSecurity, None, e.as_map()).unwrap();
         assert_eq!(doc["EventID"], 4728);
         assert_eq!(doc["Channel"], "Security");
         assert_eq!(doc["TargetUserName"], "Domain Admins");

@@ -239,6 +239,35 @@ pub fn change_case(
     Ok(case)
 }
 
+/// Opens or joins a case for every alert that has none yet — the step after detection
+/// that makes "every alert has a case" true. A case opens at its alert's first event time
+/// and is grouped by the alert's dedup key (rule + group-by fields), so repeats of one
+/// pattern gather in one open case. Idempotent: a replayed alert is already in a case.
+/// Returns how many alerts it placed.
+pub fn open_cases_for_alerts(ledger: &Ledger, db: &StateDb) -> Result<u64, Error> {
+    let mut placed = 0;
+    loop {
+        let alerts = db.alerts_without_case(1_000)?;
+        if alerts.is_empty() {
+            break;
+        }
+        for a in alerts {
+            let text = |k: &str| a.alert.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            let opened = CaseChange::Opened {
+                title: text("rule_title").unwrap_or_else(|| a.rule_id.clone()),
+                severity: text("severity").unwrap_or_else(|| "Medium".into()),
+                rule: Some(a.rule_id.clone()),
+                group_key: a.dedup_key.clone(),
+                alert: Some(a.id),
+            };
+            db.open_case("evident", a.first_seen_ms, opened, ledger.size())?;
+            placed += 1;
+        }
+    }
+    seal_audit_trail(ledger, db)?;
+    Ok(placed)
+}
+
 /// Opens (or joins) a case now; see [`StateDb::open_case`].
 pub fn open_case(
     ledger: &Ledger,

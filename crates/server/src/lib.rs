@@ -188,6 +188,10 @@ pub async fn serve(
             let n = pipeline_node.clone();
             let step = tokio::task::spawn_blocking(move || {
                 let processed = pipeline.run_once(&n.ledger, &n.db, PIPELINE_BATCH);
+                // Every alert gets a case, as soon as detection stored it.
+                if let Err(e) = cases::open_cases_for_alerts(&n.ledger, &n.db) {
+                    tracing::error!(error = %e, "opening cases for alerts failed");
+                }
                 (pipeline, processed)
             })
             .await;

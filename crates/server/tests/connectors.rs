@@ -47,10 +47,17 @@ fn node_with_config(extra: &str) -> Node {
     }
 }
 
-fn entries(node: &Evident) -> Vec<Entry> {
+/// The entries pull connectors appended, with their indices (`serve` appends audit entries
+/// of its own).
+fn indexed_entries(node: &Evident) -> Vec<(u64, Entry)> {
     (0..node.ledger.size())
-        .map(|i| node.ledger.entry(i).unwrap())
+        .map(|i| (i, node.ledger.entry(i).unwrap()))
+        .filter(|(_, e)| e.meta("connector").is_some())
         .collect()
+}
+
+fn entries(node: &Evident) -> Vec<Entry> {
+    indexed_entries(node).into_iter().map(|(_, e)| e).collect()
 }
 
 fn bodies(node: &Evident) -> Vec<String> {
@@ -60,13 +67,12 @@ fn bodies(node: &Evident) -> Vec<String> {
         .collect()
 }
 
-async fn wait_for_size(node: &Evident, n: u64) {
+async fn wait_for_size(node: &Evident, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while node.ledger.size() < n {
+    while entries(node).len() < n {
         assert!(
             Instant::now() < deadline,
-            "ledger has {} entries, waited for {n}: {:?}",
-            node.ledger.size(),
+            "waited for {n} connector entries: {:?}",
             bodies(node)
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -124,6 +130,11 @@ struct FakeApi {
     limit_cursor: Option<String>,
     /// When the rate-limit answer told us to come back (Unix seconds).
     limited_until: Option<f64>,
+    /// Answer the request for this cursor normally but with the budget spent (Okta's
+    /// `X-Rate-Limit-Remaining: 0`), once.
+    spent_cursor: Option<String>,
+    /// The reset time that answer gave.
+    spent_until: Option<f64>,
 }
 
 type Shared = Arc<Mutex<FakeApi>>;
@@ -179,10 +190,19 @@ async fn okta_logs(
         from + page.len()
     );
     let body = format!("[{}]", page.join(","));
+    let (remaining, reset) = if api.spent_cursor.as_deref() == Some(after.as_str()) {
+        api.spent_cursor = None;
+        let reset = unix_now().ceil() + 1.0;
+        api.spent_until = Some(reset);
+        ("0", reset)
+    } else {
+        ("19", unix_now().ceil() + 60.0)
+    };
     (
         [
             ("link", next),
-            ("x-rate-limit-remaining", "19".to_owned()),
+            ("x-rate-limit-remaining", remaining.to_owned()),
+            ("x-rate-limit-reset", format!("{reset}")),
             ("content-type", "application/json".to_owned()),
         ],
         body,
@@ -305,7 +325,8 @@ async fn okta_pages_back_off_on_429_and_resume_after_restart_without_duplicates(
     wait_for_size(&node, 5).await;
     // The pipeline parses them as Okta events.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while node.db.watermark().unwrap() < 5 {
+    let last = indexed_entries(&node)[4].0;
+    while node.db.watermark().unwrap() <= last {
         assert!(Instant::now() < deadline, "pipeline did not catch up");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -348,31 +369,59 @@ async fn okta_pages_back_off_on_429_and_resume_after_restart_without_duplicates(
         ]
     );
 
-    assert_eq!(
-        node.db.connector_mark("okta-api").unwrap(),
-        Some(ConnectorMark {
-            last_index: Some(4),
-            checked_to: 5
-        })
-    );
+    let mark = node.db.connector_mark("okta-api").unwrap().unwrap();
+    assert_eq!(mark.last_index, Some(last));
+    assert!(mark.checked_to > last, "{mark:?}");
     // An older state DB (restored from a backup) than the ledger: the ledger wins.
+    let second = indexed_entries(&node)[1].0;
     node.db
         .set_connector_mark(
             "okta-api",
             &ConnectorMark {
-                last_index: Some(1),
-                checked_to: 2,
+                last_index: Some(second),
+                checked_to: second + 1,
             },
         )
         .unwrap();
     // Restart: three more events; the connector re-reads its last page (c4, holding event
     // 5, already stored) and goes on.
-    api.lock().unwrap().events.extend((6..=8).map(okta_event));
+    // The page at c6 spends the request budget: the connector waits for its reset.
+    {
+        let mut a = api.lock().unwrap();
+        a.events.extend((6..=8).map(okta_event));
+        a.spent_cursor = Some("c6".into());
+    }
     let before = api.lock().unwrap().requests.len();
     let run = spawn(&node, okta_config(&base));
     wait_for_size(&node, 8).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !api
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .any(|(_, q)| q.ends_with("after=c8"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no request after the budget reset"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     run.stop().await;
+    {
+        let a = api.lock().unwrap();
+        let (at, _) = a
+            .requests
+            .iter()
+            .find(|(_, q)| q.ends_with("after=c8"))
+            .unwrap();
+        let until = a.spent_until.unwrap();
+        assert!(
+            *at >= until,
+            "asked at {at}, before the budget reset {until}"
+        );
+    }
     assert_eq!(bodies(&node), (1..=8).map(okta_event).collect::<Vec<_>>());
     assert!(
         api.lock().unwrap().requests[before].1.ends_with("after=c4"),
@@ -667,7 +716,7 @@ async fn s3_sqs_stores_every_record_once_across_crashes_and_flags_bad_objects() 
         }
     );
     c.ack(&again).await.unwrap();
-    assert_eq!(node.ledger.size(), 5);
+    assert_eq!(entries(&node).len(), 5);
 
     // Killed in the middle of the append (the ledger kept a prefix: 1 of 3 records): the
     // redelivery stores the other two.

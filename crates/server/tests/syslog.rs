@@ -386,7 +386,7 @@ ruleset(name="to_tls") {{
             .collect();
         let mut s = connect(port);
         for id in &list {
-            write!(s, "<86>Nov 26 10:00:00 web-1 app-{name}[42]: {id}\n").unwrap();
+            writeln!(s, "<86>Nov 26 10:00:00 web-1 app-{name}[42]: {id}").unwrap();
         }
         s.flush().unwrap();
         ids.insert(name, list);

@@ -30,6 +30,9 @@ pub struct CaseHistoryRow {
     pub ledger_index: Option<u64>,
 }
 
+/// A case row: its id and its state, which may not decode if the row was edited by hand.
+pub type StoredCase = (i64, Result<Case, StoreError>);
+
 /// Which cases [`StateDb::cases`] lists.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CaseFilter {
@@ -187,12 +190,55 @@ impl StateDb {
 
     /// Every stored case as `(id, stored state)`: what the history cross-check compares
     /// against the replayed history.
-    pub fn case_states(&self) -> Result<Vec<(i64, Result<Case, StoreError>)>, StoreError> {
+    pub fn case_states(&self) -> Result<Vec<StoredCase>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT id, state FROM cases ORDER BY id")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         rows.map(|r| r.map(|(id, s)| (id, decode_case(&s))).map_err(Into::into))
             .collect()
+    }
+
+    /// Alerts no case holds yet, oldest first (at most `limit`): what the case opener
+    /// works through after each pipeline step.
+    pub fn alerts_without_case(&self, limit: u32) -> Result<Vec<crate::AlertRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.id, a.dedup_key, a.first_seen_ms, a.last_seen_ms, a.rule_id, a.severity_id,
+                    a.count, a.body
+             FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM case_alerts c WHERE c.alert_id = a.id)
+             ORDER BY a.id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })?;
+        rows.map(|r| {
+            let (id, dedup_key, first_seen_ms, last_seen_ms, rule_id, severity_id, count, body) =
+                r?;
+            let alert = serde_json::from_str(&body).map_err(|e| StoreError::Invalid {
+                what: "alert body",
+                value: format!("alert {id}: {e}"),
+            })?;
+            Ok(crate::AlertRow {
+                id,
+                dedup_key,
+                first_seen_ms,
+                last_seen_ms,
+                rule_id,
+                severity_id,
+                count,
+                alert,
+            })
+        })
+        .collect()
     }
 
     /// A case's history, oldest first.

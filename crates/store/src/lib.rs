@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 
 pub use alerts::AlertRow;
 pub use audit::{AuditRow, SealState};
-pub use cases::{CASE_AUDIT_KIND, CaseFilter, CaseHistoryRow};
+pub use cases::{CASE_AUDIT_KIND, CaseFilter, CaseHistoryRow, StoredCase};
 pub use cursors::ConnectorMark;
 pub use health::{HealthDelta, SkewHistogram, SourceHealth};
 pub use outbox::{

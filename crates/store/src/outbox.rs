@@ -236,13 +236,25 @@ impl StateDb {
     /// while an older message of the same integration and case is still pending, so a
     /// ticket is created before it is updated.
     pub fn due_outbox(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
-        self.outbox_where(
-            "o.state = 'pending' AND o.next_attempt_ms <= ?1
-             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.integration = o.integration
-                 AND p.case_id = o.case_id AND p.state = 'pending' AND p.id < o.id)
-             ORDER BY o.id LIMIT ?2",
-            params![now_ms, limit as i64],
-        )
+        // The pending set is small (the partial index `outbox_pending` covers it); the
+        // oldest pending message of each integration and case is the only one that may go.
+        // (No ORDER BY: with one, SQLite scans the whole table instead of the index.)
+        let mut pending = self.outbox_where("o.state = 'pending'", [])?;
+        pending.sort_by_key(|m| m.id);
+        let mut blocked = std::collections::HashSet::new();
+        let mut due = Vec::new();
+        for m in pending {
+            if !blocked.insert((m.integration.clone(), m.case_id)) {
+                continue;
+            }
+            if m.next_attempt_ms <= now_ms {
+                due.push(m);
+                if due.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(due)
     }
 
     /// Messages newest first (only dead ones with `dead_only`), at most `limit`.
@@ -389,9 +401,8 @@ impl StateDb {
             .map(|c| format!("o.{}", c.trim()))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {columns} FROM outbox o WHERE {condition}"
-        ))?;
+        let mut stmt =
+            conn.prepare(&format!("SELECT {columns} FROM outbox o WHERE {condition}"))?;
         let rows = stmt.query_map(args, |r| {
             Ok((
                 OutboxMessage {

@@ -128,15 +128,30 @@ pub(crate) async fn send(c: &JiraConfig, out: &Outgoing<'_>) -> Result<Delivered
 }
 
 /// The issue an earlier attempt may have created, found by its case label.
-async fn find(c: &JiraConfig, out: &Outgoing<'_>, token: &str) -> Result<Option<String>, SendError> {
+async fn find(
+    c: &JiraConfig,
+    out: &Outgoing<'_>,
+    token: &str,
+) -> Result<Option<String>, SendError> {
     let url = join(&c.base_url, "/rest/api/3/search/jql");
-    let jql = format!("project = \"{}\" AND labels = \"{}\"", c.project, out.case_key());
+    let jql = format!(
+        "project = \"{}\" AND labels = \"{}\"",
+        c.project,
+        out.case_key()
+    );
+    let query = super::with_query(
+        &url,
+        &[
+            ("jql", jql.as_str()),
+            ("fields", "key"),
+            ("maxResults", "1"),
+        ],
+    )?;
     let req = out
         .client
-        .get(&url)
+        .get(query)
         .basic_auth(&c.email, Some(token))
-        .header("Accept", "application/json")
-        .query(&[("jql", jql.as_str()), ("fields", "key"), ("maxResults", "1")]);
+        .header("Accept", "application/json");
     let found: Found = parse_json(&request(req, "GET", &url).await?, &url)?;
     Ok(found.issues.into_iter().next().map(|i| i.key))
 }

@@ -91,11 +91,15 @@ pub(crate) async fn send(c: &ServiceNowConfig, out: &Outgoing<'_>) -> Result<Del
         if out.may_exist() {
             let url = join(&c.base_url, "/api/now/table/incident");
             let query = format!("correlation_id={}", out.case_key());
-            let req = auth(out.client.get(&url)).query(&[
-                ("sysparm_query", query.as_str()),
-                ("sysparm_fields", "sys_id"),
-                ("sysparm_limit", "1"),
-            ]);
+            let lookup = super::with_query(
+                &url,
+                &[
+                    ("sysparm_query", query.as_str()),
+                    ("sysparm_fields", "sys_id"),
+                    ("sysparm_limit", "1"),
+                ],
+            )?;
+            let req = auth(out.client.get(lookup));
             let found: Many = parse_json(&request(req, "GET", &url).await?, &url)?;
             if let Some(r) = found.result.into_iter().next() {
                 return Ok(Delivered::Sent(Some(link(c, out, r.sys_id))));

@@ -31,7 +31,11 @@ pub(crate) async fn send(c: &SlackConfig, out: &Outgoing<'_>) -> Result<Delivere
     let case = &out.payload.case;
     let headline = format!(
         "[Evident] {} case {}: {} ({}, stage {})",
-        out.payload.event, case.id, case.title, case.severity, case.stage
+        out.payload.event,
+        case.id,
+        escape(&case.title),
+        case.severity,
+        case.stage
     );
     let body = json!({
         "text": headline,

@@ -291,6 +291,9 @@ async fn raw_handler(
             if key == "index" && !valid_index(v) {
                 return Reply::new(Code::IncorrectIndex);
             }
+            if key == "time" && !valid_time(v) {
+                return Reply::new(Code::InvalidDataFormat);
+            }
             metadata.push((format!("hec.{key}"), v.clone()));
         }
     }
@@ -573,8 +576,7 @@ fn event_entry(
         None => params.get("time").cloned(),
     };
     if let Some(t) = time.filter(|t| !t.is_empty()) {
-        // Epoch seconds, with a fraction for sub-second precision.
-        if !t.parse::<f64>().is_ok_and(|s| s.is_finite() && s >= 0.0) {
+        if !valid_time(&t) {
             return Err(bad(Code::InvalidDataFormat));
         }
         meta.push(("hec.time".to_owned(), t));
@@ -604,13 +606,11 @@ fn event_entry(
         if !valid_fields(fields) {
             return Err(bad(Code::IndexedFields));
         }
-        let compact = serde_json::from_str::<serde_json::Value>(fields.get())
-            .map(|v| v.to_string())
-            .map_err(|_| bad(Code::IndexedFields))?;
-        if compact.len() > MAX_META_BYTES {
+        let text = fields.get();
+        if text.len() > MAX_META_BYTES {
             return Err(bad(Code::IndexedFields));
         }
-        meta.push(("hec.fields".to_owned(), compact));
+        meta.push(("hec.fields".to_owned(), text.to_owned()));
     }
     Ok((body, meta))
 }
@@ -622,6 +622,11 @@ fn scalar_text(v: &RawValue) -> Result<String, ()> {
         Ok(serde_json::Value::Number(_)) => Ok(v.get().trim().to_owned()),
         _ => Err(()),
     }
+}
+
+/// HEC times are epoch seconds, with a fraction for sub-second precision.
+fn valid_time(t: &str) -> bool {
+    t.parse::<f64>().is_ok_and(|s| s.is_finite() && s >= 0.0)
 }
 
 /// Splunk index names: letters, digits, `_` and `-` (internal indexes start with `_`). Every
