@@ -40,20 +40,26 @@ pub(crate) fn respond(node: &Evident, now_ms: i64) -> anyhow::Result<ResponseSum
     let slas = node.config.cases.slas().map_err(anyhow::Error::msg)?;
     let mut cases = node.db.cases(CaseFilter::Open)?;
     cases.sort_by_key(|c| c.id);
-    let mut older = 0usize;
+    let n = cases.len();
     for (i, case) in cases.iter().enumerate() {
         let analyst = ANALYSTS[i % ANALYSTS.len()];
         let sla = slas.get(&case.severity).copied().unwrap_or(Sla {
             acknowledge_ms: 4 * HOUR,
             resolve_ms: 7 * 24 * HOUR,
         });
-        let script = if now_ms - case.opened_at_ms < 2 * 24 * HOUR {
-            // Recent: still being worked, spread over the early stages.
-            recent_script(i, analyst)
-        } else {
-            older += 1;
-            older_script(older, analyst, &sla)
+        // The latest cases are still being worked, one in each early stage; the older ones
+        // ran their course.
+        let mut script = older_script(i + 1, analyst, &sla);
+        let in_progress = match n - i {
+            1 => Some(1),
+            2 => Some(3),
+            3 => Some(6),
+            4 => Some(9),
+            _ => None,
         };
+        if let Some(steps) = in_progress {
+            script.truncate(steps);
+        }
         let mut work = Work {
             node,
             case: case.id,
@@ -78,51 +84,6 @@ pub(crate) fn respond(node: &Evident, now_ms: i64) -> anyhow::Result<ResponseSum
 }
 
 type Step = (i64, &'static str, CaseChange);
-
-fn recent_script(i: usize, analyst: &'static str) -> Vec<Step> {
-    if i % 3 == 0 {
-        return Vec::new();
-    }
-    let mut steps = vec![(
-        25 * MINUTE,
-        analyst,
-        CaseChange::Assigned {
-            assignee: analyst.into(),
-        },
-    )];
-    steps.push((
-        20 * MINUTE,
-        analyst,
-        CaseChange::Triaged {
-            disposition: Disposition::TruePositive,
-            justification: None,
-        },
-    ));
-    steps.push((
-        HOUR,
-        analyst,
-        CaseChange::Advanced {
-            to: Stage::Investigation,
-        },
-    ));
-    if i % 3 == 2 {
-        steps.push((
-            2 * HOUR,
-            analyst,
-            CaseChange::ActionTaken {
-                description: "Suspended the account and revoked its sessions".into(),
-            },
-        ));
-        steps.push((
-            10 * MINUTE,
-            analyst,
-            CaseChange::Advanced {
-                to: Stage::Containment,
-            },
-        ));
-    }
-    steps
-}
 
 fn older_script(k: usize, analyst: &'static str, sla: &Sla) -> Vec<Step> {
     // Acknowledged well inside the target — except the second case, picked up late.

@@ -76,6 +76,9 @@ struct RuleMeta {
     kind: &'static str,
 }
 
+/// A rule's key and the buckets it was placed in.
+type Placed = (String, Vec<(Target, bool)>);
+
 /// One compiled engine; its key in [`Detector::buckets`] says what it serves.
 struct Bucket {
     engine: CorrelationEngine,
@@ -118,7 +121,7 @@ impl Detector {
         let mut meta = HashMap::new();
         let mut quiet = HashSet::new();
         // Rule id / name → (key, buckets).
-        let mut placed: HashMap<String, (String, Vec<(Target, bool)>)> = HashMap::new();
+        let mut placed: HashMap<String, Placed> = HashMap::new();
         let mut collections: HashMap<(Target, bool), SigmaCollection> = HashMap::new();
 
         for (file, doc) in &rules.docs {
@@ -138,7 +141,7 @@ impl Detector {
             for b in &buckets {
                 collections
                     .entry(*b)
-                    .or_insert_with(SigmaCollection::new)
+                    .or_default()
                     .rules
                     .push((**rule).clone());
             }
@@ -169,7 +172,7 @@ impl Detector {
         loop {
             let before = todo.len();
             todo.retain(|(file, corr)| {
-                let resolved: Option<Vec<&(String, Vec<(Target, bool)>)>> =
+                let resolved: Option<Vec<&Placed>> =
                     corr.rules.iter().map(|r| placed.get(r)).collect();
                 let Some(refs) = resolved else { return true };
                 let mut buckets: Vec<(Target, bool)> = refs[0].1.clone();
@@ -194,7 +197,7 @@ impl Detector {
                 for b in &buckets {
                     collections
                         .entry(*b)
-                        .or_insert_with(SigmaCollection::new)
+                        .or_default()
                         .correlations
                         .push((*corr).clone());
                 }
@@ -427,7 +430,6 @@ impl Detector {
             return;
         };
         self.enricher.apply_change_ticket(&mut event);
-        eprintln!("DBGP {}", serde_json::to_string(&event).unwrap_or_default());
         let t = event.time_ms().unwrap_or(self.clock_ms.max(0));
         let norm = Value::Object(event.into_map());
         let raw = p.raw.as_ref().map(|(format, bytes)| RawRecord {

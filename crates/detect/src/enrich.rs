@@ -355,15 +355,14 @@ impl Enricher {
             .unwrap_or_default();
         if DEPROVISION.contains(&op.as_str()) {
             for id in identifiers(event, "user") {
-                if self.terminated.len() >= MAX_TERMINATED {
-                    if let Some(oldest) = self
+                if self.terminated.len() >= MAX_TERMINATED
+                    && let Some(oldest) = self
                         .terminated
                         .iter()
                         .min_by_key(|(_, t)| **t)
                         .map(|(k, _)| k.clone())
-                    {
-                        self.terminated.remove(&oldest);
-                    }
+                {
+                    self.terminated.remove(&oldest);
                 }
                 self.terminated.insert(id.to_lowercase(), ms);
             }
@@ -479,19 +478,21 @@ mod tests {
 
     #[test]
     fn after_hours_follows_the_local_calendar() {
-        let mut c = DetectConfig::default();
-        c.business_hours = BusinessHours {
-            timezone: "America/New_York".into(),
-            days: vec![
-                "mon".into(),
-                "tue".into(),
-                "wed".into(),
-                "thu".into(),
-                "fri".into(),
-            ],
-            start: "09:00".into(),
-            end: "17:00".into(),
-            holidays: vec!["2026-11-26".into()],
+        let c = DetectConfig {
+            business_hours: BusinessHours {
+                timezone: "America/New_York".into(),
+                days: vec![
+                    "mon".into(),
+                    "tue".into(),
+                    "wed".into(),
+                    "thu".into(),
+                    "fri".into(),
+                ],
+                start: "09:00".into(),
+                end: "17:00".into(),
+                holidays: vec!["2026-11-26".into()],
+            },
+            ..DetectConfig::default()
         };
         let mut en = enricher(c);
         let check = |en: &mut Enricher, t: &str| {
@@ -544,12 +545,14 @@ mod tests {
 
     #[test]
     fn assets_and_privileged_groups_match_case_insensitively() {
-        let mut c = DetectConfig::default();
-        c.assets = vec![Asset {
-            name: "customer database".into(),
-            matches: [("database.name".to_owned(), "customers".to_owned())].into(),
-            sensitive: true,
-        }];
+        let c = DetectConfig {
+            assets: vec![Asset {
+                name: "customer database".into(),
+                matches: [("database.name".to_owned(), "customers".to_owned())].into(),
+                sensitive: true,
+            }],
+            ..DetectConfig::default()
+        };
         let mut en = enricher(c);
         let mut e = Event::new(Class::DatastoreActivity, 1, 0);
         e.set("database.name", "Customers");

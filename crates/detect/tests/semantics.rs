@@ -8,7 +8,7 @@ use evident_detect::{DetectConfig, Detector, EventRef, RuleSet};
 use evident_model::Event;
 use serde_json::{Value, json};
 
-const T0: i64 = 1_764_151_200_000; // 2026-11-26T10:00:00Z
+const T0: i64 = 1_795_687_200_000; // 2026-11-26T10:00:00Z
 
 /// Alerts a one-document rule over normalized events raises for `events` (in order).
 fn alerts(rule: &str, events: &[Value]) -> Vec<evident_detect::Alert> {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 /// 2026-11-26T10:00:00Z
-const T0_MS: i64 = 1_764_151_200_000;
+const T0_MS: i64 = 1_795_687_200_000;
 
 fn node() -> (tempfile::TempDir, Evident) {
     let dir = tempfile::tempdir().unwrap();

@@ -111,7 +111,13 @@ pub(crate) async fn send(c: &JiraConfig, out: &Outgoing<'_>) -> Result<Delivered
     }
     let key = out.ticket()?.external_id.clone();
     let stage_change = matches!(payload.event.as_str(), "advanced" | "closed");
-    if stage_change && let Some(id) = c.transitions.get(payload.case.stage.as_str()) {
+    // Keys were checked as stage names at load (`eradication` = `eradication_recovery`).
+    let transition = c
+        .transitions
+        .iter()
+        .find(|(stage, _)| stage.parse::<Stage>().ok() == Some(payload.case.stage))
+        .map(|(_, id)| id);
+    if stage_change && let Some(id) = transition {
         let (req, url) = post(
             &format!("/rest/api/3/issue/{key}/transitions"),
             &json!({"transition": {"id": id}}),
