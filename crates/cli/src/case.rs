@@ -210,9 +210,13 @@ fn show(
         .case(id)?
         .ok_or(evident_store::StoreError::UnknownCase(id))?;
     let history = node.db.case_history(id)?;
+    let links = node.db.external_links(id)?;
     let view = CaseView::new(case, slas, now);
     if json {
-        println!("{}", serde_json::json!({"case": view, "history": history}));
+        println!(
+            "{}",
+            serde_json::json!({"case": view, "history": history, "tickets": links})
+        );
         return Ok(Outcome::Clean);
     }
     let c = &view.case;
@@ -250,6 +254,17 @@ fn show(
     }
     if !c.linked_events.is_empty() {
         println!("  events       {:?} (evident entry N)", c.linked_events);
+    }
+    for l in &links {
+        println!(
+            "  ticket       {}: {}{}",
+            l.integration,
+            l.external_id,
+            l.url
+                .as_deref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default()
+        );
     }
     if let Some(pm) = &c.post_mortem {
         println!("  root cause   {}", pm.root_cause);

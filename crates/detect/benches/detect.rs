@@ -13,6 +13,10 @@ use evident_detect::{DetectConfig, Detector, EventRef, RawRecord, RuleSet};
 use evident_model::{Event, Format};
 use evident_sources::{ParseContext, Parser};
 
+/// The allocator of the `evident` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn testdata() -> Option<PathBuf> {
     let dir = std::env::var_os("EVIDENT_TESTDATA")
         .map(PathBuf::from)

@@ -68,14 +68,15 @@ async fn show(
     require_api_token(&s, &headers).await?;
     let node = s.node.clone();
     let slas = slas(&s)?;
-    let (case, history) = blocking(move || {
+    let (case, history, links) = blocking(move || {
         let case = node.db.case(id)?.ok_or(StoreError::UnknownCase(id))?;
-        Ok((case, node.db.case_history(id)?))
+        Ok((case, node.db.case_history(id)?, node.db.external_links(id)?))
     })
     .await?;
     Ok(Json(json!({
         "case": CaseView::new(case, &slas, now_ms()),
         "history": history,
+        "tickets": links,
     }))
     .into_response())
 }

@@ -245,7 +245,8 @@ impl Config {
         crate::connectors::validate(&config.connectors).map_err(invalid)?;
         crate::receivers::syslog::validate(&config.syslog).map_err(invalid)?;
         crate::integrations::validate(&config.integrations).map_err(invalid)?;
-        evident_detect::Enricher::new(&config.detect_config()).map_err(|e| invalid(e.to_string()))?;
+        evident_detect::Enricher::new(&config.detect_config())
+            .map_err(|e| invalid(e.to_string()))?;
         evident_detect::parse_duration_ms("detection.suppress", &config.detection.suppress)
             .map_err(|e| invalid(e.to_string()))?;
         if config.ingest.queue_records == 0 {

@@ -121,6 +121,7 @@ async fn a_case_walks_the_stages_through_the_api_and_every_change_is_in_the_ledg
     let (status, body) = f.call("GET", &uri, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["case"]["stage"], "closed");
+    assert_eq!(body["tickets"], json!([]), "no integrations configured");
     assert_eq!(body["case"]["alerts"], json!([1, 2]));
     assert_eq!(body["case"]["assignee"], "alice");
     assert_eq!(body["case"]["sla"]["acknowledge_ms"], 3_600_000);
