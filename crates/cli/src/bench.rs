@@ -516,10 +516,18 @@ fn syslog_into_evident(wires: &[Vec<u8>], events: usize) -> anyhow::Result<(f64,
         let normalized = started.elapsed().as_secs_f64();
         let _ = stop_tx.send(());
         server.await??;
+        let mut stored = 0u64;
+        node.ledger
+            .for_each_entry(before, node.ledger.size(), |_, bytes| {
+                if evident_ledger::Entry::decode(bytes)
+                    .is_ok_and(|e| e.kind == evident_ledger::EntryKind::Log && e.source == "syslog")
+                {
+                    stored += 1;
+                }
+            })?;
         anyhow::ensure!(
-            node.ledger.size() - before == events as u64,
-            "ledger grew by {} entries, expected {events}",
-            node.ledger.size() - before
+            stored == events as u64,
+            "the ledger holds {stored} syslog entries, expected {events}"
         );
         Ok((sealed, normalized))
     })

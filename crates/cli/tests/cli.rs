@@ -610,8 +610,14 @@ fn verify_is_clean_then_names_the_entry_whose_body_was_changed() {
     f.ingest(&file);
     let r = f.run(&["verify"]);
     r.expect_code(0);
-    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+    assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
     assert!(r.stdout.starts_with("ok: 10 entries ("), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .ends_with("\nok: 0 cases, 0 history records match the ledger\n"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(r.stderr, "");
     let clean = f.run(&["verify", "--json"]);
     clean.expect_code(0);
@@ -725,10 +731,20 @@ fn demo_builds_a_data_directory_that_verifies() {
         r.stdout
     );
 
+    // Verify covers the logs plus the month's sealed case and review trail.
     let v = run(&data, &["verify"]);
     v.expect_code(0);
+    let verified: u64 = v
+        .stdout
+        .strip_prefix("ok: ")
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(verified > tree_size, "{}", v.stdout);
+    let cases = v.stdout.lines().nth(1).unwrap();
     assert!(
-        v.stdout.starts_with(&format!("ok: {tree_size} entries (")),
+        cases.starts_with("ok: ") && cases.ends_with(" history records match the ledger"),
         "{}",
         v.stdout
     );
