@@ -69,11 +69,14 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
     let generated = started.elapsed();
 
     println!("{:<20} {:<18} {:>9}", "source", "format", "records");
+    let mut tokens = std::collections::HashMap::new();
     for source in &demo.sources {
         let format: Format = source.format.parse()?;
-        node.db
+        let token = node
+            .db
             .add_source_with_cadence(&source.name.parse()?, format, source.cadence_secs)
             .with_context(|| format!("registering source {}", source.name))?;
+        tokens.insert(source.name.to_owned(), token);
         println!(
             "{:<20} {:<18} {:>9}",
             source.name,
@@ -136,7 +139,18 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
     if args.no_serve {
         return Ok(Outcome::Clean);
     }
-    crate::serve(node, Some(args.listen))
+    // The company's next day, shipped live through the receivers while the demo serves.
+    let live = evident_demo::generate(&evident_demo::DemoConfig {
+        days: 1,
+        end: chrono::Utc::now() + chrono::Duration::days(1),
+        ..config
+    });
+    println!(
+        "Live:           the next day's activity arrives as it happens (HEC for app logs, HTTP for the rest)"
+    );
+    crate::serve_with(node, Some(args.listen), move |http| {
+        crate::demo_live::ship(live, tokens, http, None)
+    })
 }
 
 /// Makes the weekly log review schedule start with the demo's month, so the month has its

@@ -5,6 +5,7 @@
 mod bench;
 mod case;
 mod demo;
+mod demo_live;
 mod demo_response;
 mod health;
 mod hunt;
@@ -478,6 +479,19 @@ pub(crate) fn serve(
     node: Evident,
     listen: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<Outcome> {
+    serve_with(node, listen, |_| async {})
+}
+
+/// [`serve`], running `beside(bound address)` on the same runtime once the server listens
+/// (the demo's live shippers).
+pub(crate) fn serve_with<F>(
+    node: Evident,
+    listen: Option<std::net::SocketAddr>,
+    beside: impl FnOnce(std::net::SocketAddr) -> F,
+) -> anyhow::Result<Outcome>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let addr = listen.unwrap_or(node.config.server.listen);
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {
@@ -487,6 +501,7 @@ pub(crate) fn serve(
         let local = listener.local_addr().context("reading the bound address")?;
         tracing::info!(%local, "serving");
         eprintln!("Evident is listening on http://{local}");
+        tokio::spawn(beside(local));
         evident_server::serve(std::sync::Arc::new(node), listener, shutdown_signal()).await?;
         Ok(Outcome::Clean)
     })
