@@ -455,21 +455,32 @@ impl Detector {
                 return None;
             }
             let map = norm.as_object()?;
+            // The parser already parsed the record into `unmapped`: match that, with the
+            // enrichment read from the normalized event, instead of parsing it again.
+            if unmapped_is_the_record(r.format)
+                && let Some(u @ Value::Object(_)) = map.get("unmapped")
+            {
+                return Some((key, VendorDoc::Parsed(u)));
+            }
             let mut doc = vendor_document(r.format, r.bytes, map)?;
             if let (Value::Object(d), Some(ev)) = (&mut doc, map.get("evident")) {
                 d.insert("evident".into(), ev.clone());
             }
-            Some((key, doc))
+            Some((key, VendorDoc::Built(doc)))
         });
         let mut results = Vec::new();
         if let Some(b) = self.buckets.get_mut(&(Target::Normalized, deferred)) {
-            let evicted = run(b, &norm, origin, ts, self.max_state, &mut results);
+            let evicted = run(b, &norm, None, origin, ts, self.max_state, &mut results);
             self.stats.correlation_evictions += evicted;
         }
         if let Some((key, doc)) = &vendor
             && let Some(b) = self.buckets.get_mut(key)
         {
-            let evicted = run(b, doc, origin, ts, self.max_state, &mut results);
+            let (doc, overlay) = match doc {
+                VendorDoc::Parsed(u) => (*u, Some(&norm)),
+                VendorDoc::Built(d) => (d, None),
+            };
+            let evicted = run(b, doc, overlay, origin, ts, self.max_state, &mut results);
             self.stats.correlation_evictions += evicted;
         }
         for r in results {
@@ -559,10 +570,46 @@ impl Detector {
     }
 }
 
-/// Evaluates one document on one bucket; returns correlation state entries evicted.
+/// The document vendor rules match: the record as the parser already parsed it, or one
+/// built for the rules (see [`vendor_document`]).
+enum VendorDoc<'a> {
+    Parsed(&'a Value),
+    Built(Value),
+}
+
+/// JSON formats whose parser keeps the whole record, unchanged, as `unmapped` (only
+/// `evident_parse` may be added): their vendor document need not be parsed again.
+fn unmapped_is_the_record(format: Format) -> bool {
+    matches!(
+        format,
+        Format::CloudTrail
+            | Format::GuardDuty
+            | Format::AwsWaf
+            | Format::AzureActivity
+            | Format::AzureAudit
+            | Format::EntraSignin
+            | Format::GcpAudit
+            | Format::Okta
+            | Format::GitHub
+            | Format::Auth0
+            | Format::DuoAuth
+            | Format::DuoAdmin
+            | Format::OneLogin
+            | Format::SlackAudit
+            | Format::ZoomOperation
+            | Format::Box
+            | Format::MongoAtlas
+            | Format::MysqlAudit
+            | Format::JsonApp
+    )
+}
+
+/// Evaluates one document on one bucket (with `evident.*` read from `overlay` when the
+/// document is a vendor record); returns correlation state entries evicted.
 fn run(
     b: &mut Bucket,
     doc: &Value,
+    overlay: Option<&Value>,
     origin: &EventRef,
     ts: i64,
     max_state: usize,
@@ -578,6 +625,7 @@ fn run(
     }
     let event = Tagged {
         inner: JsonEvent::borrow(doc),
+        evident: overlay.map(JsonEvent::borrow),
         origin,
     };
     out.extend(b.engine.process_event_at(&event, ts));
@@ -623,12 +671,19 @@ fn target_name(t: Target) -> String {
 /// only our reference to it: no copy of the event is kept in correlation state.
 struct Tagged<'a> {
     inner: JsonEvent<'a>,
+    /// The normalized event, answering `evident.*` for a vendor record.
+    evident: Option<JsonEvent<'a>>,
     origin: &'a EventRef,
 }
 
 impl rsigma_eval::Event for Tagged<'_> {
     fn get_field(&self, path: &str) -> Option<rsigma_eval::EventValue<'_>> {
-        self.inner.get_field(path)
+        match &self.evident {
+            Some(norm) if path == "evident" || path.starts_with("evident.") => {
+                norm.get_field(path)
+            }
+            _ => self.inner.get_field(path),
+        }
     }
 
     fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
