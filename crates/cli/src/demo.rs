@@ -42,6 +42,10 @@ pub(crate) struct DemoArgs {
     /// Build the data directory and exit without serving.
     #[arg(long)]
     no_serve: bool,
+    /// Syslog TCP listener the live day's OS logs arrive on (auth.log → linux-auth, the
+    /// firewall's kernel log → firewall).
+    #[arg(long, default_value = "127.0.0.1:5514")]
+    syslog_tcp: std::net::SocketAddr,
 }
 
 pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outcome> {
@@ -60,7 +64,11 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
     // The period ends just far enough in the past that every simulated arrival has happened.
     let end = chrono::Utc::now() - chrono::Duration::milliseconds(DELAY_MS.1);
     let start = end - chrono::Duration::days(i64::from(args.days));
-    start_reviews_on(&data, &start.format("%Y-%m-%d").to_string())?;
+    prepare_config(
+        &data,
+        &start.format("%Y-%m-%d").to_string(),
+        args.syslog_tcp,
+    )?;
     let node = Evident::open(&data)?;
 
     let mut config = evident_demo::DemoConfig::new(args.days, end);
@@ -146,20 +154,37 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
         ..config
     });
     println!(
-        "Live:           the next day's activity arrives as it happens (HEC for app logs, HTTP for the rest)"
+        "Live:           the next day's activity arrives as it happens: OS logs over syslog TCP ({}), app logs through Splunk HEC, the rest through HTTP ingest",
+        args.syslog_tcp
     );
+    let syslog = args.syslog_tcp;
     crate::serve_with(node, Some(args.listen), move |http| {
-        crate::demo_live::ship(live, tokens, http, None)
+        crate::demo_live::ship(live, tokens, http, Some(syslog))
     })
 }
 
-/// Makes the weekly log review schedule start with the demo's month, so the month has its
-/// reviews.
-fn start_reviews_on(data: &DataDir, date: &str) -> anyhow::Result<()> {
+/// The demo's config: the weekly log review schedule starts with the demo's month (so the
+/// month has its reviews), and a syslog TCP listener takes the OS logs (auth.log lines are
+/// `linux-auth`, the kernel's netfilter lines `firewall`).
+fn prepare_config(
+    data: &DataDir,
+    review_start: &str,
+    syslog_tcp: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    use evident_server::receivers::syslog::{SourceRule, SyslogListenerConfig, SyslogProtocol};
     let mut config = data.config()?;
     for r in &mut config.reviews {
-        r.start = date.to_owned();
+        r.start = review_start.to_owned();
     }
+    config.syslog.push(SyslogListenerConfig {
+        source: "linux-auth".into(),
+        map: vec![SourceRule {
+            from: None,
+            app: Some("kernel".into()),
+            source: "firewall".into(),
+        }],
+        ..SyslogListenerConfig::new(SyslogProtocol::Tcp, syslog_tcp)
+    });
     let text = toml::to_string_pretty(&config).context("writing the demo config")?;
     let path = data.config_path();
     std::fs::write(

@@ -155,7 +155,8 @@ async fn post(req: reqwest::RequestBuilder, auth: &str, body: Vec<u8>) -> Result
 
 /// Sends each line as rsyslog forwards a local log line (RFC 3164: `<PRI>` + the line,
 /// whose timestamp, host and program are the traditional header) in RFC 6587
-/// octet-counting framing, reconnecting when needed. `pri` is the facility·8 + severity.
+/// octet-counting framing, reconnecting when needed. `pri` is the facility·8 + severity,
+/// for lines that do not carry one.
 async fn send_syslog(
     stream: &mut Option<tokio::net::TcpStream>,
     addr: std::net::SocketAddr,
@@ -164,7 +165,13 @@ async fn send_syslog(
 ) -> Result<(), String> {
     let mut frames = Vec::new();
     for r in records {
-        let msg = format!("<{pri}>{}", String::from_utf8_lossy(r));
+        let line = String::from_utf8_lossy(r);
+        // Some generated lines (the kernel's) already carry their priority.
+        let msg = if line.starts_with('<') {
+            line.into_owned()
+        } else {
+            format!("<{pri}>{line}")
+        };
         frames.extend(format!("{} {msg}", msg.len()).into_bytes());
     }
     if stream.is_none() {

@@ -679,9 +679,7 @@ struct Tagged<'a> {
 impl rsigma_eval::Event for Tagged<'_> {
     fn get_field(&self, path: &str) -> Option<rsigma_eval::EventValue<'_>> {
         match &self.evident {
-            Some(norm) if path == "evident" || path.starts_with("evident.") => {
-                norm.get_field(path)
-            }
+            Some(norm) if path == "evident" || path.starts_with("evident.") => norm.get_field(path),
             _ => self.inner.get_field(path),
         }
     }

@@ -213,7 +213,10 @@ async fn sources_handler(
 }
 
 /// Checks `Authorization: Bearer <API token>` (created with `evident token create`).
-pub(crate) async fn require_api_token(s: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) async fn require_api_token(
+    s: &AppState,
+    headers: &HeaderMap,
+) -> Result<String, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

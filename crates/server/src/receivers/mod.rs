@@ -108,7 +108,9 @@ pub async fn deliver(
     delivery: Delivery,
 ) -> Result<IngestOutcome, DeliverError> {
     let n = delivery.records.len();
-    let _permits = intake.admit(n.min(node.config.ingest.queue_records) as u32).await;
+    let _permits = intake
+        .admit(n.min(node.config.ingest.queue_records) as u32)
+        .await;
     append(node, stats, delivery, Vec::new()).await
 }
 

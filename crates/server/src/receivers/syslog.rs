@@ -56,9 +56,12 @@ const MAX_BATCH_BYTES: usize = 1 << 20;
 const READ_BUF: usize = 64 << 10;
 /// UDP datagrams stored per ledger call, at most.
 const MAX_UDP_BATCH: usize = 1024;
-/// UDP batches being stored at once per listener; past this the server is overloaded and
-/// further datagrams are dropped (and counted) rather than queued without bound.
+/// UDP stores in flight per listener before datagrams wait in the pending batch.
 const MAX_UDP_IN_FLIGHT: usize = 8;
+/// Datagrams waiting for a store, at most (and at most 4 MiB); past this the server is
+/// overloaded and further datagrams are dropped (and counted) rather than queued without
+/// bound.
+const MAX_UDP_PENDING: usize = 16_384;
 /// How long a TLS client has to finish its handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for connections to store what they have read.
@@ -642,9 +645,11 @@ impl Batch {
         self.records.len() >= MAX_BATCH_RECORDS || self.bytes >= MAX_BATCH_BYTES
     }
 
+    /// The records so far; the next batch starts with room for as many.
     fn take(&mut self) -> Vec<Vec<u8>> {
         self.bytes = 0;
-        std::mem::take(&mut self.records)
+        let room = self.records.len();
+        std::mem::replace(&mut self.records, Vec::with_capacity(room))
     }
 }
 
@@ -768,24 +773,35 @@ async fn wait_for(storing: &mut Option<StoreFuture>) -> StoreResult {
     }
 }
 
-/// Receives datagrams until stopped. Each burst already queued on the socket is stored in
-/// one call per sender and source, while the next burst is received.
+/// Receives datagrams until stopped. What arrives while earlier datagrams are being stored
+/// waits in one pending batch, stored (one call per sender and source) as soon as a store
+/// finishes; only when that batch is full too are datagrams dropped, and counted.
 async fn run_udp(listener: Arc<Listener>, socket: UdpSocket, mut stop: watch::Receiver<bool>) {
     let mut buf = vec![0u8; 65536];
     let mut storing: JoinSet<()> = JoinSet::new();
+    let mut pending = UdpPending::default();
     loop {
+        if !pending.datagrams.is_empty() && storing.len() < MAX_UDP_IN_FLIGHT {
+            for (peer, records) in by_peer(pending.take()) {
+                storing.spawn(listener.clone().store_datagrams(peer, records));
+            }
+        }
         let first = tokio::select! {
             r = socket.recv_from(&mut buf) => r,
             Some(_) = storing.join_next() => continue,
             _ = stop.changed() => break,
         };
-        let mut burst: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
         let mut next = first;
+        let mut dropped = 0usize;
         loop {
             match next {
                 Ok((n, peer)) => {
                     if let Some(m) = listener.datagram(&buf[..n], peer) {
-                        burst.push((peer, m));
+                        if pending.is_full() {
+                            dropped += 1;
+                        } else {
+                            pending.push(peer, m);
+                        }
                     }
                 }
                 Err(e) => {
@@ -793,7 +809,7 @@ async fn run_udp(listener: Arc<Listener>, socket: UdpSocket, mut stop: watch::Re
                     break;
                 }
             }
-            if burst.len() >= MAX_UDP_BATCH {
+            if pending.datagrams.len() >= MAX_UDP_BATCH {
                 break;
             }
             next = match socket.try_recv_from(&mut buf) {
@@ -801,23 +817,45 @@ async fn run_udp(listener: Arc<Listener>, socket: UdpSocket, mut stop: watch::Re
                 other => other,
             };
         }
-        while storing.try_join_next().is_some() {}
-        for (peer, records) in by_peer(burst) {
-            if storing.len() >= MAX_UDP_IN_FLIGHT {
-                listener
-                    .stats
-                    .dropped
-                    .fetch_add(records.len() as u64, Ordering::Relaxed);
-                tracing::warn!(
-                    receiver = "syslog-udp", %peer, dropped = records.len(),
-                    "syslog over UDP arrives faster than it can be stored; datagrams dropped"
-                );
-                continue;
-            }
-            storing.spawn(listener.clone().store_datagrams(peer, records));
+        if dropped > 0 {
+            listener
+                .stats
+                .dropped
+                .fetch_add(dropped as u64, Ordering::Relaxed);
+            tracing::warn!(
+                receiver = "syslog-udp",
+                dropped,
+                "syslog over UDP arrives faster than it can be stored; datagrams dropped"
+            );
         }
     }
+    for (peer, records) in by_peer(pending.take()) {
+        storing.spawn(listener.clone().store_datagrams(peer, records));
+    }
     while storing.join_next().await.is_some() {}
+}
+
+/// Datagrams received while the stores in flight are busy.
+#[derive(Default)]
+struct UdpPending {
+    datagrams: Vec<(SocketAddr, Vec<u8>)>,
+    bytes: usize,
+}
+
+impl UdpPending {
+    fn push(&mut self, peer: SocketAddr, message: Vec<u8>) {
+        self.bytes += message.len();
+        self.datagrams.push((peer, message));
+    }
+
+    fn is_full(&self) -> bool {
+        self.datagrams.len() >= MAX_UDP_PENDING || self.bytes >= MAX_BATCH_BYTES * 4
+    }
+
+    fn take(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
+        self.bytes = 0;
+        std::mem::take(&mut self.datagrams)
+    }
 }
 
 impl Listener {
