@@ -109,6 +109,11 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
     let entries = pipeline
         .catch_up(&node.ledger, &node.db)
         .context("normalizing the demo records")?;
+    // What source health says now (the silent domain controller, the skewed firewall)
+    // becomes system events, and detection runs on them too.
+    evident_server::system_events::HealthWatch::default()
+        .check(&node, chrono::Utc::now().timestamp_millis())?;
+    let entries = entries + pipeline.catch_up(&node.ledger, &node.db)?;
     let report = source_report(&node, chrono::Utc::now().timestamp_millis())?;
     let events: u64 = report.iter().map(|r| r.events).sum();
     let failed: u64 = report.iter().map(|r| r.parse_errors).sum();

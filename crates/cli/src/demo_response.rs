@@ -38,7 +38,10 @@ pub(crate) fn respond(node: &Evident, now_ms: i64) -> anyhow::Result<ResponseSum
         ..ResponseSummary::default()
     };
     let slas = node.config.cases.slas().map_err(anyhow::Error::msg)?;
+    // Cases opened in the last hour (Evident's own alerts about today's source health) are
+    // left to the team's next shift.
     let mut cases = node.db.cases(CaseFilter::Open)?;
+    cases.retain(|c| c.opened_at_ms < now_ms - HOUR);
     cases.sort_by_key(|c| c.id);
     let n = cases.len();
     for (i, case) in cases.iter().enumerate() {

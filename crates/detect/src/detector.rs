@@ -632,7 +632,8 @@ fn run(
     evicted
 }
 
-/// The group fields of a detection rule's alert: who did it, to whom, from where.
+/// The group fields of a detection rule's alert: who did it, to whom, from where (and which
+/// source, for Evident's own events).
 fn detection_group(norm: &Value) -> BTreeMap<String, String> {
     let mut g = BTreeMap::new();
     let first = |paths: &[&str]| {
@@ -651,6 +652,10 @@ fn detection_group(norm: &Value) -> BTreeMap<String, String> {
     }
     if let Some(v) = first(&["src_endpoint.ip"]) {
         g.insert("src_endpoint.ip".into(), v);
+    }
+    // Evident's own events (a silent source, a skewed clock) are about one source each.
+    if let Some(v) = first(&["metadata.evident.source"]) {
+        g.insert("source".into(), v);
     }
     g
 }

@@ -30,6 +30,7 @@ pub mod receivers;
 mod report;
 pub mod reviews;
 mod reviews_api;
+pub mod system_events;
 
 use std::sync::Arc;
 
@@ -157,13 +158,25 @@ pub async fn serve(
     let checkpointer = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let watch =
+            std::sync::Arc::new(std::sync::Mutex::new(system_events::HealthWatch::default()));
+        let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
+            ticks += 1;
             let n = housekeeping_node.clone();
+            // Source health is checked once a minute (and at start).
+            let health = (ticks % 60 == 1).then(|| watch.clone());
             // Due reviews, then the audit trail (case changes made by the CLI while the
             // server holds the ledger wait for this), then the checkpoint covering them.
             let sealed = tokio::task::spawn_blocking(move || {
                 let now_ms = (evident_ledger::now_ns() / 1_000_000) as i64;
+                if let Some(w) = health {
+                    let mut w = w.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let Err(e) = w.check(&n, now_ms) {
+                        tracing::error!(error = %e, "source health check failed");
+                    }
+                }
                 if let Err(e) = reviews::tick(&n, now_ms) {
                     tracing::error!(error = %e, "review scheduler failed");
                 }

@@ -79,7 +79,15 @@ impl Pipeline {
             .map(|s| (s.name.to_string(), s.format))
             .collect();
         let mut by_source: BTreeMap<String, Vec<(u64, u64, Vec<u8>)>> = BTreeMap::new();
+        let mut system = Vec::new();
         ledger.for_each_entry(from, to, |index, bytes| match Entry::decode(bytes) {
+            // Evident's own events are already normalized: detection only, no parser.
+            Ok(e) if crate::system_events::is_system_event(&e) => {
+                match serde_json::from_slice::<evident_model::Event>(&e.body) {
+                    Ok(event) => system.push((index, event)),
+                    Err(err) => tracing::error!(index, error = %err, "unreadable system event"),
+                }
+            }
             Ok(e) if e.kind == EntryKind::Log => {
                 by_source
                     .entry(e.source)
@@ -153,6 +161,9 @@ impl Pipeline {
                     };
                     d.process(e, Some(raw), EventRef::ledger(p.index));
                 }
+            }
+            for (index, event) in system {
+                d.process(event, None, EventRef::ledger(index));
             }
             d.advance(now_ms);
             alerts = alert_values(d);

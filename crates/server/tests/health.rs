@@ -153,3 +153,98 @@ fn controls_matrix_maps_sources_to_criteria_and_names_gaps() {
         "gap"
     );
 }
+
+/// A silent source and a skewed one become sealed system events, once per condition, and
+/// the pack's rules turn each into its own alert (and case).
+#[test]
+fn silent_and_skewed_sources_raise_system_events_that_alert_once() {
+    let (_dir, node) = node();
+    node.db
+        .add_source_with_cadence(&"db".parse().unwrap(), Format::PgAudit, Some(3600))
+        .unwrap();
+    node.db
+        .add_source_with_cadence(&"app".parse().unwrap(), Format::JsonApp, Some(3600))
+        .unwrap();
+    // db's clock runs 10 minutes slow; app last sent 5 hours before "now".
+    let mut entries: Vec<Entry> = (0..10)
+        .map(|h| {
+            let received = T0_MS + h * HOUR_MS;
+            entry("db", received, pg_line(received - 600_000))
+        })
+        .collect();
+    entries.push(entry(
+        "app",
+        T0_MS + 4 * HOUR_MS,
+        r#"{"ts":"2025-11-20T04:00:00Z","msg":"a"}"#.into(),
+    ));
+    node.ledger.append(entries).unwrap();
+    let detector = evident_server::detector_for(&node.config, &node.db).unwrap();
+    let mut pipeline = Pipeline::new(Default::default()).with_detector(detector);
+    pipeline.catch_up(&node.ledger, &node.db).unwrap();
+
+    let now = T0_MS + 9 * HOUR_MS + 60_000;
+    let mut watch = evident_server::system_events::HealthWatch::default();
+    let raised = watch.check(&node, now).unwrap();
+    let events: Vec<serde_json::Value> = (11..node.ledger.size())
+        .map(|i| serde_json::from_slice(&node.ledger.entry(i).unwrap().body).unwrap())
+        .collect();
+    let mut kinds: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e["metadata"]["evident"]["source"] != "server")
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                e["metadata"]["evident"]["source"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec![
+            ("clock.skew".to_owned(), "db".to_owned()),
+            ("source.silent".to_owned(), "app".to_owned())
+        ]
+    );
+    assert_eq!(raised as usize, events.len());
+    assert_eq!(events[0]["class_uid"], 0);
+    assert_eq!(events[0]["metadata"]["product"]["name"], "Evident");
+    // The same conditions a minute later raise nothing new.
+    assert_eq!(watch.check(&node, now + 60_000).unwrap(), 0);
+
+    pipeline.catch_up(&node.ledger, &node.db).unwrap();
+    let mut alerts: Vec<(String, String)> = node
+        .db
+        .alerts(100, None)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.alert["group"]["source"] != "server")
+        .map(|a| {
+            (
+                a.rule_id,
+                a.alert["group"]["source"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    alerts.sort();
+    let ids = |stem: &str| {
+        let text = std::fs::read_to_string(format!(
+            "{}/../../rules/evident/{stem}.yml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("id: "))
+            .unwrap()
+            .to_owned()
+    };
+    let mut want = vec![
+        (ids("evident_clock_skew"), "db".to_owned()),
+        (ids("evident_source_silent"), "app".to_owned()),
+    ];
+    want.sort();
+    assert_eq!(alerts, want);
+}

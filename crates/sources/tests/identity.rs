@@ -576,6 +576,22 @@ fn github_clone_is_a_read_by_the_stream_operation_type() {
 }
 
 #[test]
+fn github_saml_identity_is_the_actors_email() {
+    let record = br#"{"@timestamp":1764150000000,"action":"git.clone","actor":"fwalsh-nw","actor_id":77,"external_identity_nameid":"farah.walsh@northwind.example","repo":"northwind-labs/platform"}"#;
+    let e = &parse(Format::GitHub, record)[0];
+    assert_eq!(
+        e["actor"]["user"],
+        json!({"name": "fwalsh-nw", "uid": "77", "email_addr": "farah.walsh@northwind.example"})
+    );
+    // A NameID that is not an address (an opaque IdP id) is not an e-mail.
+    let opaque = br#"{"@timestamp":1764150000000,"action":"git.clone","actor":"x","external_identity_nameid":"00u1abcd"}"#;
+    assert_eq!(
+        parse(Format::GitHub, opaque)[0]["actor"]["user"],
+        json!({"name": "x"})
+    );
+}
+
+#[test]
 fn github_destroy_is_a_delete() {
     let want = json!({
         "activity_id": 4,

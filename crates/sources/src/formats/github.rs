@@ -69,6 +69,12 @@ pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>,
     e.set("api.operation", action);
     e.set_opt("actor.user.name", util::get_nonempty_str(&obj, "actor"));
     e.set_opt("actor.user.uid", util::get_id(&obj, "actor_id"));
+    // With SAML SSO the audit log names the IdP identity of the actor: usually the e-mail
+    // address the IdP (and its deprovisioning events) know the person by.
+    e.set_opt(
+        "actor.user.email_addr",
+        util::get_nonempty_str(&obj, "external_identity_nameid").filter(|s| s.contains('@')),
+    );
     e.set_opt("src_endpoint.ip", util::get_nonempty_str(&obj, "actor_ip"));
     e.set_opt(
         "src_endpoint.location.country",
