@@ -128,12 +128,7 @@ impl StateDb {
         }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let state: Option<String> = tx
-            .query_row("SELECT state FROM reviews WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        let mut review = decode(&state.ok_or(StoreError::UnknownReview(id))?)?;
+        let mut review = load(&tx, id)?;
         if let Some(s) = &review.signed {
             return Err(StoreError::Review(format!(
                 "review {id} was already signed off by {}",
@@ -171,12 +166,7 @@ impl StateDb {
     pub fn set_review_overdue_case(&self, id: i64, case: i64) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let state: Option<String> = tx
-            .query_row("SELECT state FROM reviews WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        let mut review = decode(&state.ok_or(StoreError::UnknownReview(id))?)?;
+        let mut review = load(&tx, id)?;
         review.overdue_case = Some(case);
         save(&tx, &review)?;
         tx.commit()?;
@@ -213,6 +203,15 @@ impl StateDb {
             |r| r.get(0),
         )?)
     }
+}
+
+fn load(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<Review, StoreError> {
+    let state: Option<String> = tx
+        .query_row("SELECT state FROM reviews WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    decode(&state.ok_or(StoreError::UnknownReview(id))?)
 }
 
 fn decode(state: &str) -> Result<Review, StoreError> {
