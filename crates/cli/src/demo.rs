@@ -169,7 +169,8 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
 }
 
 /// The demo's config: the weekly log review schedule starts with the demo's month (so the
-/// month has its reviews), and a syslog TCP listener takes the OS logs (auth.log lines are
+/// month has its reviews), the customer database is a sensitive asset, and a syslog TCP
+/// listener takes the OS logs (auth.log lines are
 /// `linux-auth`, the kernel's netfilter lines `firewall`).
 fn prepare_config(
     data: &DataDir,
@@ -181,6 +182,12 @@ fn prepare_config(
     for r in &mut config.reviews {
         r.start = review_start.to_owned();
     }
+    // The customer database is the company's sensitive data store.
+    config.assets.push(evident_detect::Asset {
+        name: "customer database".into(),
+        matches: [("database.name".to_owned(), "customers".to_owned())].into(),
+        sensitive: true,
+    });
     config.syslog.push(SyslogListenerConfig {
         source: "linux-auth".into(),
         map: vec![SourceRule {

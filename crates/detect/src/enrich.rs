@@ -289,10 +289,12 @@ impl Enricher {
             event.set("evident.asset.name", name);
             event.set("evident.asset.sensitive", sensitive);
         }
-        if let Some(group) = granted_names(event)
-            .into_iter()
-            .find(|g| self.privileged.contains(&g.to_lowercase()))
-        {
+        // A qualified name (GitHub's `org/team`, a `DOMAIN\group`) counts by its last part.
+        if let Some(group) = granted_names(event).into_iter().find(|g| {
+            let g = g.to_lowercase();
+            let last = g.rsplit(['/', '\\']).next().unwrap_or(&g);
+            self.privileged.contains(&g) || self.privileged.contains(last)
+        }) {
             event.set("evident.group.privileged", true);
             event.set("evident.group.name", group);
         }
@@ -572,6 +574,17 @@ mod tests {
         );
         en.enrich(&mut p);
         assert_eq!(p.get_str("evident.group.name"), Some("owners"));
+        let mut t = Event::new(Class::GroupManagement, 3, 0);
+        t.set("group.name", "northwind-labs/owners");
+        en.enrich(&mut t);
+        assert_eq!(
+            t.get_str("evident.group.name"),
+            Some("northwind-labs/owners")
+        );
+        let mut d = Event::new(Class::GroupManagement, 3, 0);
+        d.set("group.name", "CORP\\Domain Admins");
+        en.enrich(&mut d);
+        assert_eq!(d.get("evident.group.privileged"), Some(&Value::Bool(true)));
         let mut n = Event::new(Class::GroupManagement, 3, 0);
         n.set("group.name", "engineering");
         en.enrich(&mut n);

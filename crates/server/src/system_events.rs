@@ -1,7 +1,7 @@
 //! Events Evident raises about itself: a source gone silent past its cadence, a source whose
 //! clock drifts past the threshold, the server's own clock losing NTP sync. They are sealed
-//! into the ledger like any record (source `evident`, metadata `system_event=<type>`, the
-//! normalized event as the body) — so "we noticed the gap, at this time" is itself
+//! into the ledger as Evident's own (audit) entries (source `evident`, metadata
+//! `system_event=<type>`, the normalized event as the body) — so "we noticed the gap, at this time" is itself
 //! evidence — and the pipeline hands them to detection unparsed, where the pack's
 //! `evident_source_silent` and `evident_clock_skew` rules turn them into alerts and cases.
 
@@ -30,7 +30,7 @@ pub fn system_event(kind: &str, source: &str, message: String, at_ms: i64) -> Ev
 
 /// Whether an entry is a system event (and not a record from a source).
 pub fn is_system_event(e: &Entry) -> bool {
-    e.kind == EntryKind::Log
+    e.kind == EntryKind::Audit
         && e.source == crate::audit::AUDIT_SOURCE
         && e.metadata.iter().any(|(k, _)| k == SYSTEM_EVENT_KEY)
 }
@@ -100,7 +100,7 @@ impl HealthWatch {
             .map(|(kind, source, message)| {
                 let event = system_event(kind, &source, message, now_ms);
                 Entry {
-                    kind: EntryKind::Log,
+                    kind: EntryKind::Audit,
                     received_at_ns,
                     source: crate::audit::AUDIT_SOURCE.to_owned(),
                     metadata: vec![(SYSTEM_EVENT_KEY.to_owned(), kind.to_owned())],
