@@ -247,7 +247,23 @@ impl Detector {
             .collect();
         let mut buckets = HashMap::new();
         for (key, mut collection) in collections {
-            collection.filters = filters.clone();
+            // A filter goes only where a rule it names is (rsigma warns about the others).
+            collection.filters = filters
+                .iter()
+                .filter(|f| match &f.rules {
+                    rsigma_parser::FilterRuleTarget::Any => true,
+                    rsigma_parser::FilterRuleTarget::Specific(names) => {
+                        collection.rules.iter().any(|r| {
+                            names.iter().any(|n| {
+                                r.id.as_deref() == Some(n.as_str())
+                                    || r.name.as_deref() == Some(n.as_str())
+                                    || r.title == *n
+                            })
+                        })
+                    }
+                })
+                .cloned()
+                .collect();
             let mut engine = CorrelationEngine::new(CorrelationConfig {
                 timestamp_fallback: TimestampFallback::Skip,
                 max_state_entries: max_state,
