@@ -15,6 +15,8 @@ use crate::Outcome;
 
 #[derive(Subcommand)]
 pub(crate) enum BenchCommand {
+    /// Search index: throughput, term query and aggregation latency, vs ripgrep.
+    Search(crate::bench_search::SearchBench),
     /// Parse + normalize throughput per format, one core, on the demo's records.
     Parse {
         /// Days of demo data to generate as input.
@@ -68,6 +70,7 @@ pub(crate) enum BenchCommand {
 
 pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
     match cmd {
+        BenchCommand::Search(args) => crate::bench_search::run(args),
         BenchCommand::Parse {
             days,
             json: json_out,
@@ -267,57 +270,90 @@ fn ingest(
     Ok(Outcome::Clean)
 }
 
-/// One core parses every demo record of each source; the same bytes hashed with SHA-256 are
-/// the in-run baseline.
+/// One core parses every demo record of each source, in rounds until a quarter second of
+/// the thread's CPU time is spent (CPU time, not wall time: this machine's second core is
+/// shared). In-run baselines on the same records: SHA-256 of the bytes and, for JSON
+/// formats, `serde_json` parsing into a `Value` and dropping it (the floor of any parser
+/// that builds the tree `unmapped` holds).
 fn parse(days: u32, json_out: bool) -> anyhow::Result<Outcome> {
     let demo = evident_demo::generate(&evident_demo::DemoConfig::new(days, chrono::Utc::now()));
     let ctx = evident_sources::ParseContext::new("bench", evident_ledger::now_ns());
     if !json_out {
         println!(
-            "{:<16} {:>9} {:>12} {:>9} {:>10}  ratio",
-            "format", "records", "events/s", "MB/s", "sha256 MB/s"
+            "{:<16} {:>9} {:>12} {:>9} {:>10} {:>6} {:>12} {:>6}",
+            "format",
+            "records",
+            "events/s",
+            "MB/s",
+            "sha256 MB/s",
+            "ratio",
+            "serde_json/s",
+            "ratio"
         );
     }
     for source in &demo.sources {
         let format: evident_model::Format = source.format.parse()?;
         let bytes: usize = source.records.iter().map(Vec::len).sum();
         let mut parser = evident_sources::Parser::new(format);
-        let started = Instant::now();
         let mut events = 0usize;
         let mut failed = 0usize;
-        for r in &source.records {
-            match parser.parse(r, &ctx) {
-                Ok(e) => events += e.len(),
-                Err(_) => failed += 1,
+        let (secs, rounds) = cpu_rounds(|| {
+            (events, failed) = (0, 0);
+            for r in &source.records {
+                match parser.parse(r, &ctx) {
+                    Ok(e) => events += e.len(),
+                    Err(_) => failed += 1,
+                }
             }
-        }
-        let secs = started.elapsed().as_secs_f64();
-        let started = Instant::now();
-        let mut sink = 0u8;
-        for r in &source.records {
-            sink ^= Sha256::digest(r)[0];
-        }
-        std::hint::black_box(sink);
-        let sha_secs = started.elapsed().as_secs_f64();
-        let mbps = bytes as f64 / secs / 1e6;
-        let sha_mbps = bytes as f64 / sha_secs / 1e6;
+        });
+        let (sha_secs, sha_rounds) = cpu_rounds(|| {
+            let mut sink = 0u8;
+            for r in &source.records {
+                sink ^= Sha256::digest(r)[0];
+            }
+            std::hint::black_box(sink);
+        });
+        let is_json = source.records.first().is_some_and(|r| {
+            matches!(
+                serde_json::from_slice::<serde_json::Value>(r),
+                Ok(serde_json::Value::Object(_))
+            )
+        });
+        let json_rate = is_json.then(|| {
+            let (json_secs, json_rounds) = cpu_rounds(|| {
+                for r in &source.records {
+                    std::hint::black_box(serde_json::from_slice::<serde_json::Value>(r).ok());
+                }
+            });
+            (source.records.len() * json_rounds) as f64 / json_secs
+        });
+        let eps = (events * rounds) as f64 / secs;
+        let mbps = (bytes * rounds) as f64 / secs / 1e6;
+        let sha_mbps = (bytes * sha_rounds) as f64 / sha_secs / 1e6;
+        // Records per second against records per second (a record may yield several events).
+        let rps = (source.records.len() * rounds) as f64 / secs;
+        let json_ratio = json_rate.map(|j| rps / j);
         let doc = json!({
             "scenario": "parse", "format": format.as_str(), "records": source.records.len(),
-            "events": events, "failed": failed, "seconds": secs,
-            "events_per_sec": events as f64 / secs, "mb_per_sec": mbps,
+            "events": events, "failed": failed, "rounds": rounds, "cpu_seconds": secs,
+            "events_per_sec": eps, "mb_per_sec": mbps,
             "baseline_sha256_mb_per_sec": sha_mbps, "ratio_to_sha256": mbps / sha_mbps,
+            "baseline_serde_json_records_per_sec": json_rate,
+            "ratio_to_serde_json": json_ratio,
         });
         if json_out {
             println!("{doc}");
         } else {
             println!(
-                "{:<16} {:>9} {:>12.0} {:>9.1} {:>10.1}  {:.2}{}",
+                "{:<16} {:>9} {:>12.0} {:>9.1} {:>10.1} {:>6.2} {:>12} {:>6}{}",
                 format.as_str(),
                 source.records.len(),
-                events as f64 / secs,
+                eps,
                 mbps,
                 sha_mbps,
                 mbps / sha_mbps,
+                json_rate.map_or_else(|| "-".to_owned(), |j| format!("{j:.0}")),
+                json_ratio.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}")),
                 if failed > 0 {
                     format!("  ({failed} failed)")
                 } else {
@@ -327,6 +363,30 @@ fn parse(days: u32, json_out: bool) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Clean)
+}
+
+/// Runs `round` until it has used a quarter second of this thread's CPU time (at least
+/// three rounds); returns the CPU seconds and the number of rounds.
+fn cpu_rounds(mut round: impl FnMut()) -> (f64, usize) {
+    let start = thread_cpu_ns();
+    let mut rounds = 0;
+    loop {
+        round();
+        rounds += 1;
+        let spent = thread_cpu_ns().saturating_sub(start);
+        if rounds >= 3 && spent >= 250_000_000 {
+            return (spent as f64 / 1e9, rounds);
+        }
+    }
+}
+
+/// CPU time of this thread in ns (Linux `/proc/thread-self/schedstat`; the kernel updates
+/// it at scheduler ticks, which is why [`cpu_rounds`] measures many rounds at once).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Syslog TCP throughput: Evident (every message sealed in the ledger, fsynced) against

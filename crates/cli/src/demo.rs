@@ -70,6 +70,7 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
         args.syslog_tcp,
     )?;
     let node = Evident::open(&data)?;
+    create_demo_users(&node, start.timestamp_millis())?;
 
     let mut config = evident_demo::DemoConfig::new(args.days, end);
     config.seed = args.seed;
@@ -144,6 +145,10 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
             i.description
         );
     }
+    println!("\nSign in at http://{} (demo passwords; real accounts get one-time ones):", args.listen);
+    for (user, role, password) in DEMO_USERS {
+        println!("  {role:<9} {user:<16} {password}");
+    }
     println!("\nData directory: {}", root.display());
     println!("Verifier key:   {}", node.ledger.verifier());
     println!("Try:            evident --data {} verify", root.display());
@@ -166,6 +171,37 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
     crate::serve_with(node, Some(args.listen), move |http| {
         crate::demo_live::ship(live, tokens, http, Some(syslog))
     })
+}
+
+/// The demo's people, one or more per role: the analysts and the reviewer are the names the
+/// simulated response work is attributed to.
+const DEMO_USERS: [(&str, evident_model::Role, &str); 6] = [
+    ("admin", evident_model::Role::Admin, "demo-admin-password"),
+    ("maya.chen", evident_model::Role::Analyst, "demo-analyst-password"),
+    ("sam.okafor", evident_model::Role::Analyst, "demo-analyst-password"),
+    ("lee.park", evident_model::Role::Analyst, "demo-analyst-password"),
+    ("rita.alvarez", evident_model::Role::Reviewer, "demo-reviewer-password"),
+    ("audrey.auditor", evident_model::Role::Auditor, "demo-auditor-password"),
+];
+
+/// Creates [`DEMO_USERS`]; the auditor's window is the demo period plus thirty days of
+/// fieldwork.
+fn create_demo_users(node: &Evident, period_start_ms: i64) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp_millis();
+    for (username, role, password) in DEMO_USERS {
+        let window = (role == evident_model::Role::Auditor)
+            .then_some((period_start_ms, now + 30 * 86_400_000));
+        node.db.create_user(
+            &evident_store::NewUser {
+                username,
+                role,
+                password: Some(password),
+                window,
+            },
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 /// Northwind's allow-list: the service accounts whose nightly jobs read the customer

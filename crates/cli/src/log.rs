@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::Outcome;
 
-pub(crate) fn init(data: &DataDir, origin: Option<String>) -> anyhow::Result<Outcome> {
+pub(crate) fn init(data: &DataDir, origin: Option<String>, actor: &str) -> anyhow::Result<Outcome> {
     let origin = match origin {
         Some(o) => o,
         None => {
@@ -29,10 +29,15 @@ pub(crate) fn init(data: &DataDir, origin: Option<String>) -> anyhow::Result<Out
     node.ledger
         .checkpoint()
         .context("signing the first checkpoint")?;
+    crate::access::record(&node, actor, "key create", &signer.verifier().to_string())?;
+    let password = crate::access::create_first_admin(&node, actor)?;
     println!("{}", signer.verifier());
     eprintln!(
         "Initialized {} (origin {origin}). The line above is the verifier key: give it to your auditor.",
         data.root().display()
+    );
+    eprintln!(
+        "First administrator: user \"admin\", one-time password {password} (shown only once; `evident user reset-password admin` issues a new one)."
     );
     Ok(Outcome::Clean)
 }

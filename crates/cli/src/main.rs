@@ -2,11 +2,13 @@
 //! errors print as one line (`error: what: where: why`) with exit code 2, and checks that
 //! find a problem (verify) exit 1.
 
+mod access;
 mod bench;
 mod case;
 mod demo;
 mod demo_live;
 mod demo_response;
+mod evidence;
 mod health;
 mod hunt;
 mod import;
@@ -15,6 +17,8 @@ mod outbox;
 mod parse;
 mod review;
 mod rules;
+mod search;
+mod bench_search;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -172,9 +176,18 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: health::MatrixFormat,
     },
-    /// Manage API tokens (read access to the HTTP API).
+    /// Manage API tokens: a role, an expiry, revocation.
     #[command(subcommand)]
-    Token(TokenCommand),
+    Token(access::TokenCommand),
+    /// Manage users: roles, passwords, TOTP, auditors' access windows.
+    #[command(subcommand)]
+    User(access::UserCommand),
+    /// Access-control list export and the permission matrix.
+    #[command(subcommand)]
+    Access(access::AccessCommand),
+    /// The evidence package for an audit period: export it, or verify one offline.
+    #[command(subcommand)]
+    Evidence(evidence::EvidenceCommand),
     /// Build a month of realistic activity for a fictional company and serve it.
     Demo(demo::DemoArgs),
     /// Measure throughput.
@@ -183,6 +196,27 @@ enum Command {
     /// Load, lint and test Sigma rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Search the index: Lucene-like filters plus `| stats`, `| timechart`, `| sort`,
+    /// `| head`, `| fields` (docs/search.md).
+    Search {
+        /// The query (empty or `*`: everything in the window).
+        #[arg(default_value = "")]
+        query: String,
+        /// Window start: RFC 3339, YYYY-MM-DD, ms, or a span ago (2h, 7d); default --to minus 24h.
+        #[arg(long)]
+        from: Option<String>,
+        /// Window end (exclusive), same forms; default now.
+        #[arg(long)]
+        to: Option<String>,
+        /// Most hits to print.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON document (hits, table or timechart).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild the search index from every ledger entry (stop the server first).
+    Reindex,
     /// Run Sigma rules over log files offline; print alerts as NDJSON.
     Hunt {
         /// More rule directories (besides the built-in pack and `[detection] rules_dirs`).
@@ -246,15 +280,6 @@ enum SourceCommand {
 }
 
 #[derive(Subcommand)]
-enum TokenCommand {
-    /// Create an API token and print it (shown once).
-    Create {
-        /// A name saying who or what uses it.
-        name: String,
-    },
-}
-
-#[derive(Subcommand)]
 enum ProofCommand {
     /// A C2SP tlog-proof for entry N against the checkpoint of size S.
     Inclusion {
@@ -305,7 +330,8 @@ fn parse_duration_secs(text: &str) -> Result<i64, String> {
     Ok(n * mult)
 }
 
-/// `serve` flags that add syslog listeners (source `syslog`) to the config's `[[syslog]]`.
+/// `serve` flags that add syslog listeners (source `syslog`) to the config's `[[syslog]]`, and
+/// the HTTPS certificate.
 #[derive(Args)]
 struct SyslogFlags {
     /// Also receive syslog over UDP on ADDR (e.g. 0.0.0.0:514).
@@ -317,18 +343,26 @@ struct SyslogFlags {
     /// Also receive syslog over TLS on ADDR (e.g. 0.0.0.0:6514).
     #[arg(long, value_name = "ADDR")]
     syslog_tls: Option<std::net::SocketAddr>,
-    /// PEM certificate chain for --syslog-tls (default: the config's TLS listener's).
-    #[arg(long, value_name = "FILE", requires = "syslog_tls")]
+    /// Serve HTTPS with this PEM certificate chain (overrides [server.tls]); --syslog-tls
+    /// uses it too.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
-    /// PEM private key for --syslog-tls (default: the config's TLS listener's).
-    #[arg(long, value_name = "FILE", requires = "syslog_tls")]
+    /// The PEM private key for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
 }
 
 impl SyslogFlags {
-    /// Appends the listeners the flags ask for to `config.syslog`.
+    /// Appends the listeners the flags ask for to `config.syslog`, and serves HTTPS
+    /// (`config.server.tls`) with --tls-cert/--tls-key.
     fn add_to(self, config: &mut evident_server::Config) -> anyhow::Result<()> {
         use evident_server::receivers::syslog::{SyslogListenerConfig, SyslogProtocol, validate};
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            config.server.tls = Some(evident_server::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+        }
         let mut added = Vec::new();
         if let Some(addr) = self.syslog_udp {
             added.push(SyslogListenerConfig::new(SyslogProtocol::Udp, addr));
@@ -391,7 +425,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let g = cli.global;
     match cli.command {
-        Command::Init { origin } => log::init(&g.data_dir(), origin),
+        Command::Init { origin } => log::init(&g.data_dir(), origin, &cli_actor()),
         Command::Source(SourceCommand::Add {
             name,
             format,
@@ -437,16 +471,35 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Controls { from, to, format } => {
             health::controls(&g.open_for_reading()?, from, to, format)
         }
-        Command::Token(TokenCommand::Create { name }) => {
-            let token = g.open_for_reading()?.db.create_api_token(&name)?;
-            println!("{token}");
-            eprintln!("API token {name:?} created. The line above is shown only once.");
+        Command::Token(cmd) => access::token(&g.open_for_reading()?, cmd, &cli_actor()),
+        Command::User(cmd) => access::user(&g.open_for_reading()?, cmd, &cli_actor()),
+        Command::Access(access::AccessCommand::Matrix) => {
+            print!("{}", evident_model::permission_matrix_markdown());
             Ok(Outcome::Clean)
         }
+        Command::Access(cmd) => access::access(&g.open_for_reading()?, cmd, &cli_actor()),
+        Command::Evidence(cmd) => evidence::run(cmd, || g.open_for_reading(), &cli_actor()),
         Command::Demo(args) => demo::run(g.data.clone(), args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Rules(RulesCommand::Lint { dir, json }) => rules::lint(&dir, json),
         Command::Rules(RulesCommand::Test { dir, json }) => rules::test(dir.as_deref(), json),
+        Command::Search {
+            query,
+            from,
+            to,
+            limit,
+            json,
+        } => search::search(
+            &g.open_for_reading()?,
+            search::SearchArgs {
+                query: &query,
+                from: from.as_deref(),
+                to: to.as_deref(),
+                limit,
+                json,
+            },
+        ),
+        Command::Reindex => search::reindex(&g.open()?),
         Command::Hunt {
             rules,
             no_builtin,
@@ -500,7 +553,8 @@ where
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr().context("reading the bound address")?;
         tracing::info!(%local, "serving");
-        eprintln!("Evident is listening on http://{local}");
+        let scheme = if node.config.server.tls.is_some() { "https" } else { "http" };
+        eprintln!("Evident is listening on {scheme}://{local}");
         tokio::spawn(beside(local));
         evident_server::serve(std::sync::Arc::new(node), listener, shutdown_signal()).await?;
         Ok(Outcome::Clean)

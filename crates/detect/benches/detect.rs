@@ -74,6 +74,106 @@ fn rules() -> RuleSet {
     rules
 }
 
+/// CPU time of this thread in ns: on this shared 2-core machine, wall time also counts the
+/// time other work held the core.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU time of the whole process in ns (`/proc/self/stat` user + system, 100 ticks/s).
+fn process_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .map_or(0, |ticks| ticks * 10_000_000)
+}
+
+/// Runs `round` (which returns the CPU ns it spent on the measured part) until 3 s of CPU
+/// time are spent; returns items per CPU second. The kernel updates a running thread's CPU
+/// time at scheduler ticks, so one round's figure is off by up to a tick either way; the
+/// sum over hundreds of rounds is not.
+fn cpu_rate(items: usize, mut round: impl FnMut() -> u64) -> f64 {
+    let (mut total, mut rounds) = (0u64, 0u64);
+    while total < 3_000_000_000 {
+        total += round();
+        rounds += 1;
+    }
+    (items as u64 * rounds) as f64 / (total as f64 / 1e9)
+}
+
+/// The same measurements as the criterion groups, in CPU time per thread (what the
+/// BENCHMARKS.md rows quote): serde_json parse of the records, the detector, and the
+/// CloudTrail parser on the CloudTrail records.
+fn cpu_summary(events: &[(Format, Vec<u8>, Event)], detector: &mut Detector) {
+    let json = cpu_rate(events.len(), || {
+        let t = thread_cpu_ns();
+        for (_, bytes, _) in events {
+            std::hint::black_box(serde_json::from_slice::<serde_json::Value>(bytes).unwrap());
+        }
+        thread_cpu_ns() - t
+    });
+    let mut i = 0u64;
+    let proc_before = process_cpu_ns();
+    let mut measured = 0u64;
+    let detect = cpu_rate(events.len(), || {
+        let evs = events.to_vec();
+        let t = thread_cpu_ns();
+        for (format, bytes, e) in evs {
+            let raw = RawRecord {
+                format,
+                bytes: Some(&bytes),
+            };
+            i += 1;
+            detector.process(e, Some(raw), EventRef::ledger(i));
+        }
+        std::hint::black_box(detector.take_alerts());
+        measured += events.len() as u64;
+        thread_cpu_ns() - t
+    });
+    // Every thread, the untimed setup (cloning the events) included: an upper bound.
+    let all = measured as f64 / ((process_cpu_ns() - proc_before) as f64 / 1e9);
+    println!(
+        "cpu: {} events: serde_json parse {json:.0}/s, detector {detect:.0}/s on its thread (ratio {:.3}), {all:.0}/s counting every thread and the setup",
+        events.len(),
+        detect / json
+    );
+    let trails: Vec<&[u8]> = events
+        .iter()
+        .filter(|(f, _, _)| *f == Format::CloudTrail)
+        .map(|(_, b, _)| b.as_slice())
+        .collect();
+    let bytes: usize = trails.iter().map(|b| b.len()).sum();
+    let ctx = ParseContext::new("bench", 1_764_151_200_000_000_000);
+    let json = cpu_rate(trails.len(), || {
+        let t = thread_cpu_ns();
+        for r in &trails {
+            std::hint::black_box(serde_json::from_slice::<serde_json::Value>(r).unwrap());
+        }
+        thread_cpu_ns() - t
+    });
+    let mut parser = Parser::new(Format::CloudTrail);
+    let parse = cpu_rate(trails.len(), || {
+        let t = thread_cpu_ns();
+        for r in &trails {
+            std::hint::black_box(parser.parse(r, &ctx).unwrap());
+        }
+        thread_cpu_ns() - t
+    });
+    println!(
+        "cpu: {} CloudTrail records (mean {} B): serde_json parse {json:.0}/s, Parser::parse {parse:.0}/s, ratio {:.3}",
+        trails.len(),
+        bytes / trails.len().max(1),
+        parse / json
+    );
+}
+
 fn throughput(c: &mut Criterion) {
     let events = events();
     let rules = rules();
@@ -84,6 +184,7 @@ fn throughput(c: &mut Criterion) {
         detector.rule_count(),
         detector.load_failures().len()
     );
+    cpu_summary(&events, &mut detector);
     let mut g = c.benchmark_group("detect");
     g.throughput(Throughput::Elements(events.len() as u64));
     g.bench_function("serde_json parse (baseline)", |b| {
@@ -157,7 +258,10 @@ fn state_bound() {
 }
 
 fn main() {
-    state_bound();
+    // `EVIDENT_BENCH_STATE=0` skips the 20-second state-bound run (for profiling).
+    if std::env::var_os("EVIDENT_BENCH_STATE").is_none_or(|v| v != "0") {
+        state_bound();
+    }
     let mut c = Criterion::default().configure_from_args();
     throughput(&mut c);
     c.final_summary();

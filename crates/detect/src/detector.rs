@@ -652,25 +652,31 @@ fn run(
 /// source, for Evident's own events).
 fn detection_group(norm: &Value) -> BTreeMap<String, String> {
     let mut g = BTreeMap::new();
-    let first = |paths: &[&str]| {
-        paths.iter().find_map(|p| {
-            norm.pointer(&format!("/{}", p.replace('.', "/")))
+    // The first non-empty string among `leaves` of the object at `parent` (a path).
+    let first = |parent: &[&str], leaves: &[&str]| {
+        let obj = parent
+            .iter()
+            .try_fold(norm, |v, k| v.get(k))
+            .and_then(Value::as_object)?;
+        leaves.iter().find_map(|l| {
+            obj.get(*l)
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         })
     };
-    if let Some(v) = first(&["actor.user.email_addr", "actor.user.name", "actor.user.uid"]) {
+    let person = ["email_addr", "name", "uid"];
+    if let Some(v) = first(&["actor", "user"], &person) {
         g.insert("actor".into(), v);
     }
-    if let Some(v) = first(&["user.email_addr", "user.name", "user.uid"]) {
+    if let Some(v) = first(&["user"], &person) {
         g.insert("user".into(), v);
     }
-    if let Some(v) = first(&["src_endpoint.ip"]) {
+    if let Some(v) = first(&["src_endpoint"], &["ip"]) {
         g.insert("src_endpoint.ip".into(), v);
     }
     // Evident's own events (a silent source, a skewed clock) are about one source each.
-    if let Some(v) = first(&["metadata.evident.source"]) {
+    if let Some(v) = first(&["metadata", "evident"], &["source"]) {
         g.insert("source".into(), v);
     }
     g

@@ -12,6 +12,7 @@
 //! The [`Enricher`] is stateful: it learns terminated users from the events it enriches and
 //! change tickets from [`Enricher::add_ticket`], so it must see events in time order.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Timelike};
@@ -307,11 +308,14 @@ impl Enricher {
     /// Sets `evident.change_ticket` when a known ticket covers the event (and removes it
     /// when none does): called again when a rule waited for late tickets.
     pub fn apply_change_ticket(&self, event: &mut Event) {
+        if self.tickets.is_empty() {
+            return;
+        }
         let Some(time) = event.time_ms() else {
             return;
         };
         let users = identifiers(event, "user");
-        if users.is_empty() || self.tickets.is_empty() {
+        if users.is_empty() {
             return;
         }
         let groups = granted_names(event);
@@ -351,11 +355,14 @@ impl Enricher {
     }
 
     fn terminations(&mut self, event: &mut Event, ms: i64) {
-        let op = event
-            .get_str("api.operation")
-            .map(str::to_lowercase)
-            .unwrap_or_default();
-        if DEPROVISION.contains(&op.as_str()) {
+        // Lower-cased only when not ASCII (rare): the lists are ASCII.
+        let op = match event.get_str("api.operation") {
+            Some(s) if s.is_ascii() => Cow::Borrowed(s),
+            Some(s) => Cow::Owned(s.to_lowercase()),
+            None => Cow::Borrowed(""),
+        };
+        let listed = |list: &[&str]| list.iter().any(|o| o.eq_ignore_ascii_case(&op));
+        if listed(DEPROVISION) {
             for id in identifiers(event, "user") {
                 if self.terminated.len() >= MAX_TERMINATED
                     && let Some(oldest) = self
@@ -370,7 +377,7 @@ impl Enricher {
             }
             return;
         }
-        if REPROVISION.contains(&op.as_str()) {
+        if listed(REPROVISION) {
             for id in identifiers(event, "user") {
                 self.terminated.remove(&id.to_lowercase());
             }
@@ -410,9 +417,12 @@ fn jira_text(v: &Value) -> Option<String> {
 
 /// The names, e-mail addresses and ids of the principal at `prefix` (`user`, `actor.user`).
 fn identifiers(event: &Event, prefix: &str) -> Vec<String> {
+    let Some(Value::Object(obj)) = event.get(prefix) else {
+        return Vec::new();
+    };
     ["name", "email_addr", "uid"]
         .iter()
-        .filter_map(|f| event.get_str(&format!("{prefix}.{f}")))
+        .filter_map(|f| obj.get(*f).and_then(Value::as_str))
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()

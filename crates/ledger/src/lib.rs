@@ -18,21 +18,27 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod archive;
 mod entry;
 mod fsutil;
 mod hash;
 mod note;
 mod proof;
+mod prune;
 mod store;
 mod tiles;
 mod tlog_proof;
 mod verify;
 
+pub use archive::{ArchiveError, Manifest, Rehydrated, SealedSegment, open_archive};
 pub use entry::{ENTRY_VERSION, Entry, EntryError, EntryKind};
 pub use hash::{Hash, empty_root, leaf_hash, merkle_root, node_hash};
 pub use note::{Checkpoint, NoteError, NoteSigner, NoteVerifier};
 pub use proof::{
     ConsistencyVerified, InclusionVerified, ProofError, verify_consistency, verify_inclusion,
+};
+pub use prune::{
+    PRUNE_FIRST_KEY, PRUNE_LAST_KEY, PrunedRange, SegmentInfo, authorizes, prune_authorization,
 };
 pub use store::{
     AppendReceipt, Ledger, LedgerError, LedgerOptions, MAX_ENTRY_BYTES, SignedCheckpoint, now_ns,

@@ -18,6 +18,7 @@ use crate::fsutil::{atomic_write, sync_dir, write_immutable};
 use crate::hash::{Hash, leaf_hash, merkle_root};
 use crate::note::{Checkpoint, NoteError, NoteSigner, NoteVerifier};
 use crate::proof::{self, SubtreeHashes};
+use crate::prune::{self, PrunedRange};
 use crate::tiles::{FullTile, TILE_WIDTH, TileId, TreeEdge, full_tiles, level_count, tile_hashes};
 
 /// Magic and version at the start of every segment file.
@@ -102,6 +103,27 @@ pub enum LedgerError {
     /// until the ledger is reopened, so further appends are refused.
     #[error("ledger refused writes after a failed commit; restart to recover: {0}")]
     Poisoned(String),
+    /// The entry's segment was deleted by retention; its leaf hash remains in the tiles.
+    #[error("entry {index} was pruned by retention (audit entry {audit_entry})")]
+    Pruned {
+        /// Requested index.
+        index: u64,
+        /// The audit entry that recorded the deletion.
+        audit_entry: u64,
+    },
+    /// A prune the ledger cannot do safely (active segment, not yet checkpointed, …).
+    #[error("cannot prune entries {first}..{last}: {reason}")]
+    PruneRefused {
+        /// First entry of the segment.
+        first: u64,
+        /// Last entry of the segment.
+        last: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Sealing a segment for cold storage failed.
+    #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
 }
 
 fn io_err<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(io::Error) -> LedgerError + 'p {
@@ -160,19 +182,22 @@ pub struct Ledger {
     /// `None` for a read-only view.
     _lock: Option<File>,
     read_only: bool,
-    signer: NoteSigner,
+    pub(crate) signer: NoteSigner,
     options: LedgerOptions,
-    writer: Mutex<Writer>,
+    pub(crate) writer: Mutex<Writer>,
     queue: Mutex<Queue>,
     committed: Condvar,
     /// Callers currently preparing entries (decides whether hashing may spawn a thread).
     appending: AtomicUsize,
-    edge: RwLock<TreeEdge>,
-    segments: RwLock<Vec<u64>>,
+    pub(crate) edge: RwLock<TreeEdge>,
+    /// First indices of every segment, pruned ones included, ascending.
+    pub(crate) segments: RwLock<Vec<u64>>,
+    /// Ranges removed by retention, ascending.
+    pub(crate) pruned: RwLock<Vec<PrunedRange>>,
     latest: RwLock<Option<SignedCheckpoint>>,
 }
 
-struct Writer {
+pub(crate) struct Writer {
     segment: File,
     segment_path: PathBuf,
     segment_len: u64,
@@ -261,7 +286,7 @@ struct Queue {
     results: Vec<(u64, Result<AppendReceipt, String>)>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves plain data behind; the ledger's own invariants
     // are re-established on the next commit, so continuing is safe.
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -293,12 +318,21 @@ impl Ledger {
         .map_err(|_| LedgerError::Locked {
             path: lock_path.clone(),
         })?;
+        let pruned = prune::load(dir, &signer)?;
         let mut firsts = list_segments(&seg_dir)?;
+        // A prune interrupted after its note was written: finish deleting the files.
+        for r in &pruned {
+            if firsts.contains(&r.first) {
+                prune::delete_segment_files(&seg_dir, r.first)?;
+                firsts.retain(|&f| f != r.first);
+            }
+        }
         if firsts.is_empty() {
             create_segment(&seg_dir, 0)?;
             firsts.push(0);
         }
         let last_first = *firsts.last().unwrap_or(&0);
+        let firsts = with_pruned(firsts, &pruned);
         let (seg_path, idx_path) = segment_paths(&seg_dir, last_first);
 
         let history_path = dir.join("checkpoints.log");
@@ -349,7 +383,7 @@ impl Ledger {
             signer,
             options,
             writer,
-            firsts,
+            (firsts, pruned),
             latest,
         );
         ledger.rebuild_edge(checkpointed, size)?;
@@ -362,12 +396,14 @@ impl Ledger {
     /// returns the latest one without signing.
     pub fn open_read_only(dir: &Path, signer: NoteSigner) -> Result<Ledger, LedgerError> {
         let seg_dir = dir.join("segments");
+        let pruned = prune::load(dir, &signer)?;
         let firsts = list_segments(&seg_dir)?;
         let last_first = *firsts.last().ok_or_else(|| LedgerError::Corrupted {
             path: seg_dir.clone(),
             offset: 0,
             reason: "no segment files".into(),
         })?;
+        let firsts = with_pruned(firsts, &pruned);
         let (seg_path, idx_path) = segment_paths(&seg_dir, last_first);
         let history_path = dir.join("checkpoints.log");
         let history = File::open(&history_path).map_err(io_err("open", &history_path))?;
@@ -412,7 +448,7 @@ impl Ledger {
             signer,
             LedgerOptions::default(),
             writer,
-            firsts,
+            (firsts, pruned),
             latest,
         );
         ledger.rebuild_edge(checkpointed, checkpointed)?;
@@ -426,7 +462,7 @@ impl Ledger {
         signer: NoteSigner,
         options: LedgerOptions,
         writer: Writer,
-        firsts: Vec<u64>,
+        (firsts, pruned): (Vec<u64>, Vec<PrunedRange>),
         latest: Option<SignedCheckpoint>,
     ) -> Ledger {
         Ledger {
@@ -441,6 +477,7 @@ impl Ledger {
             appending: AtomicUsize::new(0),
             edge: RwLock::new(TreeEdge::new()),
             segments: RwLock::new(firsts),
+            pruned: RwLock::new(pruned),
             latest: RwLock::new(latest),
         }
     }
@@ -890,6 +927,12 @@ impl Ledger {
         while i < end {
             let first = segs[pos];
             let next_first = segs.get(pos + 1).copied().unwrap_or(u64::MAX);
+            if self.pruned_range(first).is_some() {
+                // Removed by retention: nothing to stream.
+                i = next_first;
+                pos += 1;
+                continue;
+            }
             let (seg_path, idx_path) = segment_paths(&seg_dir, first);
             let idx = File::open(&idx_path).map_err(io_err("open", &idx_path))?;
             let mut off = [0u8; 8];
@@ -941,11 +984,24 @@ impl Ledger {
     }
 
     fn entry_bytes_unchecked(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
+        if let Some(r) = self.pruned_range(index) {
+            return Err(LedgerError::Pruned {
+                index,
+                audit_entry: r.audit_entry,
+            });
+        }
         let first = {
             let segs = self.segments.read().unwrap_or_else(PoisonError::into_inner);
             let pos = segs.partition_point(|&f| f <= index);
             segs[pos.saturating_sub(1)]
         };
+        if first > index {
+            return Err(LedgerError::Corrupted {
+                path: self.dir.join("segments"),
+                offset: 0,
+                reason: format!("no segment holds entry {index} (the first starts at {first})"),
+            });
+        }
         let (seg_path, idx_path) = segment_paths(&self.dir.join("segments"), first);
         let idx = File::open(&idx_path).map_err(io_err("open", &idx_path))?;
         let mut off = [0u8; 8];
@@ -1013,7 +1069,7 @@ impl Ledger {
         Ok(Some(crate::tiles::tile_bytes(&hashes[..want])))
     }
 
-    fn read_full_tile(&self, id: TileId) -> Result<Vec<Hash>, LedgerError> {
+    pub(crate) fn read_full_tile(&self, id: TileId) -> Result<Vec<Hash>, LedgerError> {
         let path = self.dir.join(id.path(None));
         let bytes = fs::read(&path).map_err(io_err("read tile", &path))?;
         match tile_hashes(&bytes) {
@@ -1202,6 +1258,14 @@ fn open_history(path: &Path) -> Result<(File, u64, Option<HistoryRecord>), Ledge
     }
     file.set_len(len).map_err(io_err("truncate", path))?;
     Ok((file, len, latest))
+}
+
+/// Segment firsts from the files plus those of pruned segments, ascending.
+fn with_pruned(mut firsts: Vec<u64>, pruned: &[PrunedRange]) -> Vec<u64> {
+    firsts.extend(pruned.iter().map(|r| r.first));
+    firsts.sort_unstable();
+    firsts.dedup();
+    firsts
 }
 
 pub(crate) fn segment_paths(seg_dir: &Path, first: u64) -> (PathBuf, PathBuf) {

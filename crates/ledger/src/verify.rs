@@ -3,13 +3,16 @@
 //!
 //! Works on a damaged ledger: it reads the files directly and never opens a [`crate::Ledger`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use crate::entry::Entry;
 use crate::hash::{Hash, leaf_hash};
 use crate::note::{Checkpoint, NoteVerifier};
+use crate::prune::{self, PrunedRange};
 use crate::store::{
     FRAME_LEN, HEADER_LEN, HISTORY_RECORD_LEN, HistoryRecord, INDEX_MAGIC, LedgerError,
     SEGMENT_MAGIC, list_segments, segment_paths, split_frame,
@@ -101,6 +104,10 @@ pub struct VerifyReport {
     /// Crash residue after the last checkpoint (a torn last record, tiles not yet
     /// written): not damage, since nothing signed covers it; repaired on the next start.
     pub unsealed: Vec<String>,
+    /// Ranges removed by retention, each with the audit entry that recorded the deletion:
+    /// not damage (their leaf hashes were checked from the tiles). Display gives
+    /// "entries A..B pruned by retention (audit entry N)".
+    pub pruned: Vec<PrunedRange>,
 }
 
 impl VerifyReport {
@@ -185,13 +192,37 @@ pub fn verify(
         unexplained_root: None,
         pending: Vec::new(),
         segment_files: Vec::new(),
+        prune_audits: BTreeMap::new(),
     };
     v.load_checkpoints(verifier)?;
     v.check_checkpoints_at_current_size();
+    let pruned = v.load_pruned(verifier)?;
+    let mut all_firsts = firsts.clone();
+    all_firsts.extend(pruned.iter().map(|(r, _)| r.first));
+    all_firsts.sort_unstable();
+    all_firsts.dedup();
 
     let mut expected_first = 0u64;
-    for &first in &firsts {
+    for &first in &all_firsts {
         let (seg_path, idx_path) = segment_paths(&seg_dir, first);
+        if let Some((r, note_path)) = pruned.iter().find(|(r, _)| r.first == first)
+            && !firsts.contains(&first)
+        {
+            if first != expected_first {
+                v.damage(Damage {
+                    kind: DamageKind::Missing,
+                    index: Some(expected_first),
+                    file: note_path.clone(),
+                    offset: None,
+                    detail: format!(
+                        "pruned range starts at entry {first}, but the previous segments end at {expected_first}"
+                    ),
+                });
+            }
+            v.pruned_from_tiles(r, note_path)?;
+            expected_first = r.last + 1;
+            continue;
+        }
         if first != expected_first {
             v.damage(Damage {
                 kind: if first > expected_first {
@@ -209,10 +240,12 @@ pub fn verify(
         }
         let count = v.segment(&seg_path, &idx_path, first, total, progress)?;
         expected_first = first + count;
-        if count == 0 && first == expected_first && firsts.last() != Some(&first) {
+        if count == 0 && first == expected_first && all_firsts.last() != Some(&first) {
             break;
         }
     }
+    v.report.pruned = pruned.into_iter().map(|(r, _)| r).collect();
+    v.check_prune_audits();
     v.finish();
     Ok(v.report)
 }
@@ -234,6 +267,8 @@ struct Verifier {
     pending: Vec<(Hash, usize, u64)>,
     /// Segment files read so far, indexed by segment number.
     segment_files: Vec<PathBuf>,
+    /// Audit entry index → (pruned range it must authorise, seen and checked yet).
+    prune_audits: BTreeMap<u64, (PrunedRange, PathBuf, bool)>,
 }
 
 impl Verifier {
@@ -324,6 +359,121 @@ impl Verifier {
         }
         self.report.checkpoints = self.checkpoints.len() as u64;
         Ok(())
+    }
+
+    /// Pruned-range notes with valid signatures (others are damage), ascending.
+    fn load_pruned(
+        &mut self,
+        verifier: &NoteVerifier,
+    ) -> Result<Vec<(PrunedRange, PathBuf)>, LedgerError> {
+        let mut out = Vec::new();
+        for (path, note) in prune::read_notes(&self.dir)? {
+            match prune::open_note(&note, verifier) {
+                Ok(r) => {
+                    self.prune_audits
+                        .insert(r.audit_entry, (r, path.clone(), false));
+                    out.push((r, path));
+                }
+                Err(e) => self.damage(Damage {
+                    kind: DamageKind::BadSignature,
+                    index: None,
+                    file: path,
+                    offset: None,
+                    detail: format!("pruned-range note: {e}"),
+                }),
+            }
+        }
+        out.sort_by_key(|(r, _)| r.first);
+        Ok(out)
+    }
+
+    /// Feeds a pruned range's leaf hashes from the stored level-0 tiles into the rebuilt
+    /// tree: the tiles above them and the signed checkpoints still check them.
+    fn pruned_from_tiles(&mut self, r: &PrunedRange, note: &Path) -> Result<(), LedgerError> {
+        self.segment_files.push(note.to_owned());
+        let segment_no = self.segment_files.len() - 1;
+        let mut tile: Option<(u64, Vec<Hash>)> = None;
+        for i in r.first..=r.last {
+            let t = i / TILE_WIDTH;
+            if tile.as_ref().is_none_or(|(n, _)| *n != t) {
+                let id = TileId { level: 0, index: t };
+                let path = self.dir.join(id.path(None));
+                let hashes = fs::read(&path)
+                    .ok()
+                    .and_then(|b| tile_hashes(&b))
+                    .filter(|h| h.len() == TILE_WIDTH as usize);
+                match hashes {
+                    Some(h) => tile = Some((t, h)),
+                    None => {
+                        self.entries_damaged = true;
+                        self.damage(Damage {
+                            kind: DamageKind::Missing,
+                            index: Some(i),
+                            file: path,
+                            offset: None,
+                            detail: format!(
+                                "entries {}..{} were pruned, but the tile holding entry {i}'s leaf hash is missing or not 8192 bytes",
+                                r.first, r.last
+                            ),
+                        });
+                        tile = Some((t, vec![Hash::default(); TILE_WIDTH as usize]));
+                    }
+                }
+            }
+            let leaf = tile
+                .as_ref()
+                .map_or(Hash::default(), |(_, h)| h[(i % TILE_WIDTH) as usize]);
+            self.push(leaf, segment_no, 0)?;
+        }
+        Ok(())
+    }
+
+    /// An entry read from a segment that a pruned-range note names as its authority.
+    fn check_prune_audit(&mut self, index: u64, body: &[u8]) {
+        let Some((r, path, seen)) = self.prune_audits.get_mut(&index) else {
+            return;
+        };
+        *seen = true;
+        let (r, path) = (*r, path.clone());
+        let ok = Entry::decode(body).is_ok_and(|e| prune::authorizes(&e, r.first, r.last));
+        if !ok {
+            self.damage(Damage {
+                kind: DamageKind::Structure,
+                index: Some(r.first),
+                file: path,
+                offset: None,
+                detail: format!(
+                    "entries {}..{} are recorded as pruned by audit entry {index}, which does not authorise that deletion",
+                    r.first, r.last
+                ),
+            });
+        }
+    }
+
+    /// Pruned ranges whose audit entry was never read: fine when retention pruned it too.
+    fn check_prune_audits(&mut self) {
+        let pruned: Vec<PrunedRange> = self.report.pruned.clone();
+        let unseen: Vec<(u64, PrunedRange, PathBuf)> = self
+            .prune_audits
+            .iter()
+            .filter(|(_, (_, _, seen))| !seen)
+            .map(|(i, (r, p, _))| (*i, *r, p.clone()))
+            .collect();
+        for (index, r, path) in unseen {
+            if pruned.iter().any(|p| p.contains(index)) {
+                continue;
+            }
+            self.damage(Damage {
+                kind: DamageKind::Missing,
+                index: Some(r.first),
+                file: path,
+                offset: None,
+                detail: format!(
+                    "entries {}..{} are recorded as pruned by audit entry {index}, which the ledger does not hold",
+                    r.first, r.last
+                ),
+            });
+        }
     }
 
     /// Reads one segment; returns how many whole entries it held.
@@ -435,6 +585,11 @@ impl Verifier {
                         offset: Some(offset),
                         detail: format!("entry {index} does not match its record checksum"),
                     });
+                }
+                if self.prune_audits.contains_key(&index) {
+                    let start = chunk.records[k].0;
+                    let body = chunk.data[start..start + len as usize].to_vec();
+                    self.check_prune_audit(index, &body);
                 }
                 self.push(leaf, segment_no, offset)?;
                 offset += FRAME_LEN + len;

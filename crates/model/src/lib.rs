@@ -12,6 +12,7 @@
 //! # Ok::<(), evident_model::ModelError>(())
 //! ```
 
+mod access;
 mod case;
 mod controls;
 mod event;
@@ -19,6 +20,7 @@ mod event;
 use std::fmt;
 use std::str::FromStr;
 
+pub use access::{Permission, Role, UnknownRole, permission_matrix_markdown};
 pub use case::{
     Case, CaseChange, CaseError, CaseRecord, Disposition, PostMortem, Sla, SlaBreaches, Stage,
 };

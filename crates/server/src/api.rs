@@ -36,6 +36,8 @@ pub struct Counters {
     pub rejected_bad_body: AtomicU64,
     /// Requests that failed on storage.
     pub storage_errors: AtomicU64,
+    /// HTTPS connections whose TLS handshake failed or timed out (plain HTTP, scanners).
+    pub rejected_tls_handshake: AtomicU64,
 }
 
 impl Counters {
@@ -49,6 +51,7 @@ impl Counters {
             "rejected_overloaded": g(&self.rejected_overloaded),
             "rejected_bad_body": g(&self.rejected_bad_body),
             "storage_errors": g(&self.storage_errors),
+            "rejected_tls_handshake": g(&self.rejected_tls_handshake),
         })
     }
 }
@@ -114,8 +117,8 @@ pub fn app_with_intake(node: Arc<Evident>, intake: Intake) -> Router {
         node,
         intake,
     };
+    let tls = state.node.config.server.tls.is_some();
     Router::new()
-        .route("/", get(crate::home::home))
         .route("/healthz", get(healthz))
         .route("/api/v1/ingest/{source}", post(ingest_handler))
         .route("/api/v1/sources", get(sources_handler))
@@ -127,6 +130,20 @@ pub fn app_with_intake(node: Arc<Evident>, intake: Intake) -> Router {
         .merge(crate::receivers::hec::routes(receiver.clone()))
         .merge(crate::receivers::otlp::routes(receiver.clone()))
         .merge(crate::metrics::routes(receiver))
+        .merge(crate::auth::session_api::routes())
+        .merge(crate::auth::oidc::routes(
+            state.node.config.auth.oidc.as_ref(),
+        ))
+        .merge(crate::auth::users_api::routes())
+        .merge(crate::ui::routes())
+        .merge(crate::search_api::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::authorize,
+        ))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            crate::auth::security_headers(tls, req, next)
+        }))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -197,12 +214,8 @@ pub(crate) fn clock_json() -> serde_json::Value {
     }
 }
 
-/// `GET /api/v1/sources`: source health, for an API token.
-async fn sources_handler(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    require_api_token(&s, &headers).await?;
+/// `GET /api/v1/sources`: source health.
+async fn sources_handler(State(s): State<AppState>) -> Result<Response, ApiError> {
     let node = s.node.clone();
     let now_ms = (evident_ledger::now_ns() / 1_000_000) as i64;
     let report = tokio::task::spawn_blocking(move || crate::report::source_report(&node, now_ms))
@@ -210,41 +223,6 @@ async fn sources_handler(
         .map_err(|e| internal(&s.counters, &e.to_string()))?
         .map_err(|e| internal(&s.counters, &e.to_string()))?;
     Ok(Json(json!({"sources": report, "clock": clock_json()})).into_response())
-}
-
-/// Checks `Authorization: Bearer <API token>` (created with `evident token create`).
-pub(crate) async fn require_api_token(
-    s: &AppState,
-    headers: &HeaderMap,
-) -> Result<String, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned())
-        .ok_or_else(|| {
-            s.counters.rejected_unauthorized.fetch_add(1, Ordering::Relaxed);
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing_token",
-                "send an API token as `Authorization: Bearer <token>` (create one with `evident token create NAME`)",
-            )
-        })?;
-    let db = s.node.db.clone();
-    tokio::task::spawn_blocking(move || db.authenticate_api(&token))
-        .await
-        .map_err(|e| internal(&s.counters, &e.to_string()))?
-        .map_err(|e| internal(&s.counters, &e.to_string()))?
-        .ok_or_else(|| {
-            s.counters
-                .rejected_unauthorized
-                .fetch_add(1, Ordering::Relaxed);
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "the API token is not valid",
-            )
-        })
 }
 
 async fn ingest_handler(

@@ -71,14 +71,22 @@ pub fn seal_audit_trail(ledger: &Ledger, db: &StateDb) -> Result<u64, Error> {
 /// The ledger entry sealing `row`: source `evident`, metadata `audit=<kind>` and
 /// `audit_record=<row id>`, the row's JSON as the body.
 pub fn audit_entry(row: &AuditRow, received_at_ns: u64) -> Entry {
+    let mut metadata = vec![
+        ("audit".to_owned(), row.kind.clone()),
+        (AUDIT_RECORD_KEY.to_owned(), row.id.to_string()),
+    ];
+    // Access entries are normalized events: detection watches them like system events.
+    if row.kind == crate::auth::access_log::ACCESS_AUDIT_KIND {
+        metadata.push((
+            crate::system_events::SYSTEM_EVENT_KEY.to_owned(),
+            row.kind.clone(),
+        ));
+    }
     Entry {
         kind: EntryKind::Audit,
         received_at_ns,
         source: AUDIT_SOURCE.to_owned(),
-        metadata: vec![
-            ("audit".to_owned(), row.kind.clone()),
-            (AUDIT_RECORD_KEY.to_owned(), row.id.to_string()),
-        ],
+        metadata,
         body: row.body.clone().into_bytes(),
     }
 }

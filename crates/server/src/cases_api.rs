@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,7 +14,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::Error;
-use crate::api::{ApiError, AppState, require_api_token};
+use crate::api::{ApiError, AppState};
+use crate::auth::Principal;
 use crate::cases::{CaseView, case_filter, change_case, open_case};
 
 /// The routes, mounted under `/api/v1/cases`.
@@ -35,12 +36,7 @@ struct ListQuery {
     limit: Option<usize>,
 }
 
-async fn list(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<ListQuery>,
-) -> Result<Response, ApiError> {
-    require_api_token(&s, &headers).await?;
+async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Response, ApiError> {
     let filter = case_filter(q.stage.as_deref(), q.open)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.to_string()))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
@@ -60,12 +56,7 @@ async fn list(
     Ok(Json(json!({"cases": page, "next_before": next})).into_response())
 }
 
-async fn show(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    require_api_token(&s, &headers).await?;
+async fn show(State(s): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let node = s.node.clone();
     let slas = slas(&s)?;
     let (case, history, links) = blocking(move || {
@@ -91,10 +82,10 @@ struct NewCase {
 
 async fn create(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    principal: Principal,
     Json(body): Json<NewCase>,
 ) -> Result<Response, ApiError> {
-    let actor = format!("token:{}", require_api_token(&s, &headers).await?);
+    let actor = principal.actor();
     let node = s.node.clone();
     let slas = slas(&s)?;
     let opened = CaseChange::Opened {
@@ -118,11 +109,11 @@ async fn create(
 
 async fn patch(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    principal: Principal,
     Path(id): Path<i64>,
     Json(change): Json<CaseChange>,
 ) -> Result<Response, ApiError> {
-    let actor = format!("token:{}", require_api_token(&s, &headers).await?);
+    let actor = principal.actor();
     apply(&s, id, actor, change).await
 }
 
@@ -134,11 +125,11 @@ struct Note {
 
 async fn note(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    principal: Principal,
     Path(id): Path<i64>,
     Json(note): Json<Note>,
 ) -> Result<Response, ApiError> {
-    let actor = format!("token:{}", require_api_token(&s, &headers).await?);
+    let actor = principal.actor();
     apply(&s, id, actor, CaseChange::Noted { text: note.text }).await
 }
 

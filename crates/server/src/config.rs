@@ -104,6 +104,142 @@ pub struct Config {
     /// Rule directories and alert noise control.
     #[serde(default)]
     pub detection: evident_detect::DetectionConfig,
+    /// Retention policies and the cold-storage archive (`[retention]`).
+    #[serde(default)]
+    pub retention: crate::retention::RetentionConfig,
+    /// Sign-in: single sign-on through an OpenID Connect provider (`[auth.oidc]`).
+    #[serde(default, skip_serializing_if = "AuthConfig::is_empty")]
+    pub auth: AuthConfig,
+}
+
+/// `[auth]`: how people sign in besides local passwords.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Single sign-on through the company's OpenID Connect provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcConfig>,
+}
+
+impl AuthConfig {
+    fn is_empty(&self) -> bool {
+        self.oidc.is_none()
+    }
+}
+
+/// `[auth.oidc]`: an OpenID Connect provider (Okta, Entra ID, Google, Keycloak) signing
+/// people in with the authorization code flow + PKCE; its groups claim picks the role.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The issuer URL; discovery reads `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// The client id Evident is registered under at the provider.
+    pub client_id: String,
+    /// The client secret (sent to the token endpoint only).
+    pub client_secret: String,
+    /// Where the provider sends the browser back: `https://HOST/auth/oidc/callback`, as
+    /// registered at the provider.
+    pub redirect_url: String,
+    /// Scopes requested (`openid` is always sent).
+    #[serde(default = "default_oidc_scopes")]
+    pub scopes: Vec<String>,
+    /// The ID token claim listing the user's groups.
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: String,
+    /// The ID token claim used as the Evident user name.
+    #[serde(default = "default_username_claim")]
+    pub username_claim: String,
+    /// How Evident authenticates at the token endpoint.
+    #[serde(default)]
+    pub token_auth: OidcTokenAuth,
+    /// Group → role (`"evident-admins" = "admin"`); with several groups the highest role
+    /// wins (admin, analyst, reviewer, auditor); no mapped group, no sign-in.
+    #[serde(default)]
+    pub roles: BTreeMap<String, evident_model::Role>,
+}
+
+/// The client authentication methods of OpenID Connect Core §9 that use the secret.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OidcTokenAuth {
+    /// HTTP Basic with the client id and secret.
+    #[default]
+    ClientSecretBasic,
+    /// The client id and secret in the form body.
+    ClientSecretPost,
+}
+
+fn default_oidc_scopes() -> Vec<String> {
+    ["openid", "email", "profile"].map(str::to_owned).to_vec()
+}
+
+fn default_groups_claim() -> String {
+    "groups".into()
+}
+
+fn default_username_claim() -> String {
+    "email".into()
+}
+
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("redirect_url", &self.redirect_url)
+            .field("scopes", &self.scopes)
+            .field("groups_claim", &self.groups_claim)
+            .field("username_claim", &self.username_claim)
+            .field("token_auth", &self.token_auth)
+            .field("roles", &self.roles)
+            .finish()
+    }
+}
+
+impl OidcConfig {
+    /// Checks what parsing cannot: URLs, the secret, at least one group mapped. Plain
+    /// `http` is accepted only for a provider on this machine (tests, a local Keycloak).
+    pub fn validate(&self) -> Result<(), String> {
+        let url = |field: &str, value: &str| {
+            let u = reqwest::Url::parse(value)
+                .map_err(|e| format!("auth.oidc.{field}: {value:?} is not a URL: {e}"))?;
+            let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            match u.scheme() {
+                "https" => Ok(u),
+                "http" if loopback => Ok(u),
+                _ => Err(format!(
+                    "auth.oidc.{field}: {value:?} must be an https:// URL (http only for localhost)"
+                )),
+            }
+        };
+        url("issuer", &self.issuer)?;
+        let redirect = url("redirect_url", &self.redirect_url)?;
+        if !redirect.path().ends_with("/auth/oidc/callback") {
+            return Err(format!(
+                "auth.oidc.redirect_url: {:?} must end in /auth/oidc/callback, where Evident receives the provider's answer",
+                self.redirect_url
+            ));
+        }
+        for (field, value) in [
+            ("client_id", &self.client_id),
+            ("client_secret", &self.client_secret),
+            ("groups_claim", &self.groups_claim),
+            ("username_claim", &self.username_claim),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("auth.oidc.{field}: must not be empty"));
+            }
+        }
+        if self.roles.is_empty() {
+            return Err(
+                "auth.oidc.roles: map at least one group to a role, e.g. \"evident-admins\" = \"admin\""
+                    .into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `[health]`.
@@ -139,12 +275,27 @@ pub struct ControlsConfig {
 pub struct ServerConfig {
     /// Address the HTTP server binds (overridden by `serve --listen`).
     pub listen: SocketAddr,
+    /// Serve HTTPS from these PEM files (rustls); session cookies are then `Secure` and
+    /// responses carry HSTS.
+    #[serde(default)]
+    pub tls: Option<TlsFiles>,
+}
+
+/// A PEM certificate chain and private key.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Certificate chain, server certificate first.
+    pub cert: std::path::PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: std::path::PathBuf,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls: None,
         }
     }
 }
@@ -194,6 +345,8 @@ impl Config {
             privileged_groups: Default::default(),
             change_tickets: Default::default(),
             detection: Default::default(),
+            retention: Default::default(),
+            auth: AuthConfig::default(),
         }
     }
 
@@ -245,6 +398,10 @@ impl Config {
         crate::connectors::validate(&config.connectors).map_err(invalid)?;
         crate::receivers::syslog::validate(&config.syslog).map_err(invalid)?;
         crate::integrations::validate(&config.integrations).map_err(invalid)?;
+        crate::retention::validate(&config.retention).map_err(invalid)?;
+        if let Some(oidc) = &config.auth.oidc {
+            oidc.validate().map_err(invalid)?;
+        }
         evident_detect::Enricher::new(&config.detect_config())
             .map_err(|e| invalid(e.to_string()))?;
         evident_detect::parse_duration_ms("detection.suppress", &config.detection.suppress)

@@ -14,12 +14,12 @@
 
 mod api;
 pub mod audit;
+pub mod auth;
 pub mod cases;
 mod cases_api;
 mod change_tickets;
 mod config;
 pub mod connectors;
-mod home;
 mod ingest;
 pub mod integrations;
 pub mod ir_plan;
@@ -28,15 +28,20 @@ mod metrics;
 mod pipeline;
 pub mod receivers;
 mod report;
+pub mod retention;
 pub mod reviews;
 mod reviews_api;
+pub mod search_api;
 pub mod system_events;
+pub mod tls;
+mod ui;
 
 use std::sync::Arc;
 
 pub use api::{Counters, Intake, app, app_with_intake};
 pub use config::{
-    Config, ConfigError, ControlsConfig, DataDir, HealthConfig, IngestConfig, ServerConfig,
+    AuthConfig, Config, ConfigError, ControlsConfig, DataDir, HealthConfig, IngestConfig,
+    OidcConfig, OidcTokenAuth, ServerConfig, TlsFiles,
 };
 pub use ingest::{IngestOutcome, build_entries, ingest};
 pub use pipeline::{PIPELINE_BATCH, Pipeline, detector_for};
@@ -72,9 +77,18 @@ pub enum Error {
     /// The detection rules or their settings cannot be used.
     #[error(transparent)]
     Detect(#[from] evident_detect::DetectError),
+    /// The operating system had no randomness for a secret.
+    #[error("no randomness available: {0}")]
+    Random(String),
     /// A syslog listener could not start (bad settings, missing source, address taken).
     #[error(transparent)]
     Syslog(#[from] receivers::syslog::SyslogError),
+    /// The search index cannot be opened or written.
+    #[error(transparent)]
+    Search(#[from] evident_search::SearchError),
+    /// The HTTPS certificate or key (`[server.tls]`) cannot be used.
+    #[error("server.tls: {0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 /// An opened data directory: what every command and the server work with.
@@ -98,16 +112,25 @@ pub struct Evident {
 impl Evident {
     /// Opens an initialized data directory (recovering the ledger after a crash).
     pub fn open(data: &DataDir) -> Result<Evident, Error> {
-        Evident::open_with(data, false)
+        Evident::open_with(data, Some(LedgerOptions::default()))
+    }
+
+    /// Opens with ledger tuning (small segments make retention testable).
+    pub fn open_with_ledger_options(
+        data: &DataDir,
+        options: LedgerOptions,
+    ) -> Result<Evident, Error> {
+        Evident::open_with(data, Some(options))
     }
 
     /// Opens for reading only, alongside a running server: the ledger as of its latest
     /// checkpoint (see [`Ledger::open_read_only`]).
     pub fn open_read_only(data: &DataDir) -> Result<Evident, Error> {
-        Evident::open_with(data, true)
+        Evident::open_with(data, None)
     }
 
-    fn open_with(data: &DataDir, read_only: bool) -> Result<Evident, Error> {
+    /// `options: None` opens read-only.
+    fn open_with(data: &DataDir, options: Option<LedgerOptions>) -> Result<Evident, Error> {
         let config = data.config()?;
         let signer = data.signer()?;
         if signer.name() != config.origin {
@@ -121,10 +144,9 @@ impl Evident {
             }
             .into());
         }
-        let ledger = if read_only {
-            Ledger::open_read_only(&data.ledger_path(), signer)?
-        } else {
-            Ledger::open(&data.ledger_path(), signer, LedgerOptions::default())?
+        let ledger = match options {
+            None => Ledger::open_read_only(&data.ledger_path(), signer)?,
+            Some(o) => Ledger::open(&data.ledger_path(), signer, o)?,
         };
         let db = StateDb::open(&data.state_db_path())?;
         Ok(Evident {
@@ -146,6 +168,11 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    // A bad certificate stops the start, before anything else runs.
+    let https = match &node.config.server.tls {
+        Some(files) => Some(tls::https_config(&files.cert, &files.key)?),
+        None => None,
+    };
     let syslog = receivers::syslog::start(&node, &node.config.syslog).await?;
     let plan_node = node.clone();
     match tokio::task::spawn_blocking(move || ir_plan::record_if_changed(&plan_node)).await {
@@ -153,6 +180,15 @@ pub async fn serve(
         Ok(Ok(None)) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "recording the incident-response plan failed"),
         Err(e) => tracing::error!(error = %e, "incident-response plan task failed"),
+    }
+    let config_node = node.clone();
+    match tokio::task::spawn_blocking(move || auth::config_audit::record_if_changed(&config_node))
+        .await
+    {
+        Ok(Ok(Some(files))) => tracing::info!(?files, "configuration or rules changed; audited"),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "recording the configuration change failed"),
+        Err(e) => tracing::error!(error = %e, "configuration audit task failed"),
     }
     let housekeeping_node = node.clone();
     let checkpointer = tokio::spawn(async move {
@@ -176,6 +212,9 @@ pub async fn serve(
                     if let Err(e) = w.check(&n, now_ms) {
                         tracing::error!(error = %e, "source health check failed");
                     }
+                    if let Err(e) = system_events::record_clock_status(&n, now_ms) {
+                        tracing::error!(error = %e, "recording the clock status failed");
+                    }
                 }
                 if let Err(e) = reviews::tick(&n, now_ms) {
                     tracing::error!(error = %e, "review scheduler failed");
@@ -195,8 +234,9 @@ pub async fn serve(
     let pipeline_node = node.clone();
     let detector = detector_for(&node.config, &node.db)?;
     let pipeline = tokio::spawn(async move {
-        let mut pipeline =
-            Pipeline::new(pipeline_node.config.json_mappings.clone()).with_detector(detector);
+        let mut pipeline = Pipeline::new(pipeline_node.config.json_mappings.clone())
+            .with_detector(detector)
+            .with_search(search_api::writer_for(&pipeline_node));
         loop {
             let n = pipeline_node.clone();
             let step = tokio::task::spawn_blocking(move || {
@@ -219,7 +259,8 @@ pub async fn serve(
                 Err(e) => {
                     // Start over with fresh parsers; the watermark did not move.
                     tracing::error!(error = %e, "pipeline task failed; restarting it");
-                    pipeline = Pipeline::new(pipeline_node.config.json_mappings.clone());
+                    pipeline = Pipeline::new(pipeline_node.config.json_mappings.clone())
+                        .with_search(search_api::writer_for(&pipeline_node));
                     match detector_for(&pipeline_node.config, &pipeline_node.db) {
                         Ok(d) => pipeline = pipeline.with_detector(d),
                         Err(e) => tracing::error!(error = %e, "detection stays off"),
@@ -232,16 +273,27 @@ pub async fn serve(
             }
         }
     });
+    let retention_task = retention::spawn(node.clone());
     let (stop_connectors, stop) = tokio::sync::watch::channel(false);
     let connectors = connectors::start(&node, &stop);
     let outbox = integrations::start(&node, &stop);
-    let router = app(node.clone());
-    let result = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let service = app(node.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = match https {
+        None => {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(config) => {
+            use axum::serve::ListenerExt;
+            // `tap_io` gives the TLS listener axum's `ConnectInfo<SocketAddr>` (the peer).
+            let listener =
+                tls::TlsListener::new(listener, config, node.counters.clone()).tap_io(|_| {});
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
     .map_err(Error::Serve);
     syslog.shutdown().await;
     // Stop the connectors before the last checkpoint. A step cut short is like a crash there,
@@ -263,6 +315,7 @@ pub async fn serve(
         tracing::warn!("the integration outbox did not stop within 10 s");
     }
     checkpointer.abort();
+    retention_task.abort();
     pipeline.abort();
     let l = node.ledger.clone();
     match tokio::task::spawn_blocking(move || l.checkpoint()).await {

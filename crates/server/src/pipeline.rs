@@ -28,6 +28,8 @@ pub struct Pipeline {
     detector: Option<Detector>,
     /// Change tickets up to this sequence number are known to the detector.
     ticket_seq: i64,
+    /// The search index's writer: parsed events are indexed before the watermark moves.
+    search: Option<evident_search::SearchWriter>,
 }
 
 impl Pipeline {
@@ -38,7 +40,15 @@ impl Pipeline {
             json_mappings,
             detector: None,
             ticket_seq: 0,
+            search: None,
         }
+    }
+
+    /// Also indexes every parsed event for search (see [`crate::search_api::feed`]);
+    /// `None` leaves search to whoever holds the index writer.
+    pub fn with_search(mut self, writer: Option<evident_search::SearchWriter>) -> Pipeline {
+        self.search = writer;
+        self
     }
 
     /// Evaluates every parsed event with `detector` and stores its alerts.
@@ -125,7 +135,7 @@ impl Pipeline {
                 right.push(w);
             }
         }
-        let keep = self.detector.is_some();
+        let keep = self.detector.is_some() || self.search.is_some();
         let (mut delta, done_left, done_right, mut parsed) = std::thread::scope(|s| {
             let other = s.spawn(move || parse_sources(right, keep));
             let (mut delta, done_left, mut parsed) = parse_sources(left, keep);
@@ -140,6 +150,21 @@ impl Pipeline {
         });
         for (source, parser) in done_left.into_iter().chain(done_right) {
             self.parsers.insert(source, parser);
+        }
+        if let Some(w) = self.search.as_mut() {
+            let events = parsed
+                .iter()
+                .flat_map(|p| {
+                    p.events
+                        .iter()
+                        .map(move |e| (p.index, p.source.as_str(), e))
+                })
+                .chain(
+                    system
+                        .iter()
+                        .map(|(i, e)| (*i, crate::audit::AUDIT_SOURCE, e)),
+                );
+            crate::search_api::feed(w, ledger, db, &self.json_mappings, (from, to), events);
         }
         let mut alerts = Vec::new();
         if let Some(d) = self.detector.as_mut() {
@@ -249,6 +274,7 @@ type SourceWork = (String, Parser, Vec<(u64, u64, Vec<u8>)>, Format);
 /// A record's events, kept for detection.
 struct Parsed {
     index: u64,
+    source: String,
     format: Format,
     body: Vec<u8>,
     events: Vec<Event>,
@@ -291,6 +317,7 @@ fn parse_sources(
                     if keep && !events.is_empty() {
                         kept.push(Parsed {
                             index,
+                            source: source.clone(),
                             format,
                             body,
                             events,

@@ -1,7 +1,6 @@
 //! `/api/v1/reviews`: due and overdue log reviews, their packets, and sign-off.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -9,7 +8,8 @@ use evident_store::StoreError;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::{ApiError, AppState, require_api_token};
+use crate::api::{ApiError, AppState};
+use crate::auth::Principal;
 use crate::cases_api::{blocking, now_ms};
 use crate::reviews::{self, ReviewView};
 
@@ -21,8 +21,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/{id}/sign", post(sign))
 }
 
-async fn list(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    require_api_token(&s, &headers).await?;
+async fn list(State(s): State<AppState>) -> Result<Response, ApiError> {
     let node = s.node.clone();
     let now = now_ms();
     let list = blocking(move || reviews::list(&node, now)).await?;
@@ -30,12 +29,7 @@ async fn list(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
 }
 
 /// The review with its packet: the one signed off, or the one a reviewer would sign now.
-async fn show(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    require_api_token(&s, &headers).await?;
+async fn show(State(s): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let node = s.node.clone();
     let now = now_ms();
     let (view, packet) = blocking(move || {
@@ -60,11 +54,11 @@ struct SignRequest {
 
 async fn sign(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    principal: Principal,
     Path(id): Path<i64>,
     Json(body): Json<SignRequest>,
 ) -> Result<Response, ApiError> {
-    let reviewer = format!("token:{}", require_api_token(&s, &headers).await?);
+    let reviewer = principal.actor();
     let node = s.node.clone();
     let now = now_ms();
     let review =

@@ -122,3 +122,36 @@ fn time_text(ms: i64) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default()
 }
+
+/// Entry metadata `audit` value of the server clock's status record.
+pub const CLOCK_STATUS_AUDIT: &str = "clock.status";
+
+/// Records the kernel's clock status (synchronized, offset, error estimates; `adjtimex`) as
+/// an audit entry, so the trail shows how trustworthy receive times were. The server does
+/// this once a minute rather than with every checkpoint: checkpoints come every second while
+/// logs arrive, and a per-second record would be most of a quiet log.
+pub fn record_clock_status(node: &Evident, now_ms: i64) -> Result<bool, Error> {
+    if node.ledger.is_read_only() {
+        return Ok(false);
+    }
+    let Ok(c) = evident_clock::clock_status() else {
+        return Ok(false);
+    };
+    let body = serde_json::json!({
+        "type": CLOCK_STATUS_AUDIT,
+        "at_ms": now_ms,
+        "synchronized": c.synchronized,
+        "offset_us": c.offset_us,
+        "max_error_us": c.max_error_us,
+        "est_error_us": c.est_error_us,
+    });
+    node.ledger.append(vec![Entry {
+        kind: EntryKind::Audit,
+        received_at_ns: now_ns(),
+        source: crate::audit::AUDIT_SOURCE.to_owned(),
+        metadata: vec![("audit".to_owned(), CLOCK_STATUS_AUDIT.to_owned())],
+        body: body.to_string().into_bytes(),
+    }])?;
+    Ok(true)
+}
+

@@ -355,7 +355,19 @@ async fn log_api_serves_signed_checkpoints_and_tiles() {
 #[tokio::test]
 async fn home_page_shows_the_log_and_escapes_what_it_prints() {
     let f = fixture(|_| {});
-    let (status, headers, page) = f.send(Request::get("/").body(Body::empty()).unwrap()).await;
+    let api = f
+        .node
+        .db
+        .create_api_token("ops", evident_model::Role::Analyst, None)
+        .unwrap();
+    let (status, headers, page) = f
+        .send(
+            Request::get("/")
+                .header(header::AUTHORIZATION, format!("Bearer {api}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
     let page = String::from_utf8(page).unwrap();
@@ -409,12 +421,12 @@ async fn sources_api_needs_an_api_token_and_reports_health() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         serde_json::from_slice::<Value>(&body).unwrap()["error"]["code"],
-        "missing_token"
+        "missing_credentials"
     );
     // An ingest token is write-only: it does not read the API.
     let (status, _, _) = f.send(get(Some(&f.token))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let api = f.node.db.create_api_token("ops").unwrap();
+    let api = f.node.db.create_api_token("ops", evident_model::Role::Admin, None).unwrap();
     let (status, _, body) = f.send(get(Some(&api))).await;
     assert_eq!(status, StatusCode::OK);
     let body: Value = serde_json::from_slice(&body).unwrap();

@@ -159,7 +159,7 @@ async fn call(router: axum::Router, req: Request<Body>) -> (StatusCode, Value) {
 #[tokio::test]
 async fn change_tickets_and_alerts_over_the_api() {
     let (_dir, node) = node();
-    let token = node.db.create_api_token("ops").unwrap();
+    let token = node.db.create_api_token("ops", evident_model::Role::Analyst, None).unwrap();
     let node = Arc::new(node);
     let post = |uri: &str, body: Value, auth: Option<&str>| {
         let mut b = Request::post(uri).header(header::CONTENT_TYPE, "application/json");
@@ -177,7 +177,7 @@ async fn change_tickets_and_alerts_over_the_api() {
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error"]["code"], "missing_token");
+    assert_eq!(body["error"]["code"], "missing_credentials");
     let (status, body) = call(
         app(node.clone()),
         post("/api/v1/change-tickets", ticket, Some(&token)),

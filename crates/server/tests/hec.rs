@@ -545,7 +545,12 @@ fn metrics_count_what_hec_and_http_ingest_received_stored_and_rejected() {
         b"{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n",
     );
     assert_eq!(status, 200);
-    let (status, head, text) = s.curl("/metrics", &[]);
+    let api = s
+        .node
+        .db
+        .create_api_token("prometheus", evident_model::Role::Analyst, None)
+        .unwrap();
+    let (status, head, text) = s.curl("/metrics", &["-H", &format!("Authorization: Bearer {api}")]);
     assert_eq!(status, 200);
     assert!(
         head.contains("content-type: text/plain; version=0.0.4; charset=utf-8"),

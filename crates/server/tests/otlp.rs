@@ -471,8 +471,18 @@ async fn a_full_intake_is_a_retryable_503_then_recovers() {
     let (status, _, _) = f.export(PROTOBUF, None, request().encode_to_vec()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(log_entries(&f.node).len(), 3);
+    let api = f
+        .node
+        .db
+        .create_api_token("prometheus", evident_model::Role::Analyst, None)
+        .unwrap();
     let (_, _, text) = f
-        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .send(
+            Request::get("/metrics")
+                .header(header::AUTHORIZATION, format!("Bearer {api}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     let text = String::from_utf8(text).unwrap();
     let otlp: Vec<&str> = text

@@ -14,12 +14,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod access;
 mod alerts;
 mod audit;
 mod cases;
 mod cursors;
 mod health;
 mod outbox;
+mod retention;
 mod reviews;
 
 use std::path::Path;
@@ -31,6 +33,10 @@ use evident_model::{Format, SourceName};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+pub use access::{
+    ApiTokenInfo, AuthMethod, LOCKOUT_FAILURES, LOCKOUT_MS, LoginRefused, LoginResult,
+    MIN_PASSWORD_CHARS, NewUser, SESSION_MS, Session, TokenHolder, TokenRefused, User,
+};
 pub use alerts::AlertRow;
 pub use audit::{AuditRow, SealState};
 pub use cases::{CASE_AUDIT_KIND, CaseFilter, CaseHistoryRow, StoredCase};
@@ -39,6 +45,7 @@ pub use health::{HealthDelta, SkewHistogram, SourceHealth};
 pub use outbox::{
     AttemptFailure, ExternalLink, NewOutboxMessage, OutboxMessage, OutboxState, idempotency_key,
 };
+pub use retention::{LEGAL_HOLD_AUDIT_KIND, LegalHold};
 pub use reviews::{REVIEW_AUDIT_KIND, Review, SignOff};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -173,6 +180,8 @@ const MIGRATIONS: &[&str] = &[
         created_ms INTEGER NOT NULL,
         PRIMARY KEY (integration, case_id)
     ) WITHOUT ROWID;",
+    access::MIGRATION,
+    retention::MIGRATION,
 ];
 
 /// Errors from the state database.
@@ -211,6 +220,9 @@ pub enum StoreError {
     /// An outbox action that is not possible (the message says why).
     #[error("{0}")]
     Outbox(String),
+    /// A user, session or token action that is not possible (the message says why).
+    #[error("{0}")]
+    Access(String),
     /// No randomness available for a token.
     #[error("cannot generate a token: {0}")]
     Random(String),
@@ -360,35 +372,6 @@ impl StateDb {
     }
 }
 
-impl StateDb {
-    /// Creates a named API token for reading the API and returns it, the one time it is
-    /// shown: only its hash is kept. (Scopes and roles arrive with user accounts.)
-    pub fn create_api_token(&self, name: &str) -> Result<String, StoreError> {
-        let token = new_token()?;
-        let inserted = self.conn().execute(
-            "INSERT INTO api_tokens (name, token_sha256, created_at_ns) VALUES (?1, ?2, ?3)
-             ON CONFLICT(name) DO NOTHING",
-            params![name, token_hash(&token), now_ns()],
-        )?;
-        if inserted == 0 {
-            return Err(StoreError::TokenExists(name.to_owned()));
-        }
-        Ok(token)
-    }
-
-    /// The token's name when `token` is a live API token.
-    pub fn authenticate_api(&self, token: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT name FROM api_tokens WHERE token_sha256 = ?1",
-                [token_hash(token)],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-}
-
 type SourceParts = (i64, String, String, i64, Option<i64>);
 
 fn row_to_parts(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceParts> {
@@ -414,17 +397,17 @@ fn parts_to_source(
 }
 
 /// `evd_` + 32 random bytes, URL-safe base64: recognisable in secret scanners.
-fn new_token() -> Result<String, StoreError> {
+pub(crate) fn new_token() -> Result<String, StoreError> {
     let mut b = [0u8; 32];
     getrandom::fill(&mut b).map_err(|e| StoreError::Random(e.to_string()))?;
     Ok(format!("evd_{}", URL_SAFE_NO_PAD.encode(b)))
 }
 
-fn token_hash(token: &str) -> Vec<u8> {
+pub(crate) fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64)
@@ -475,11 +458,19 @@ mod tests {
     fn api_tokens_authenticate_by_hash_and_names_are_unique() {
         let dir = tempfile::tempdir().unwrap();
         let db = StateDb::open(&dir.path().join("s.db")).unwrap();
-        let t = db.create_api_token("ops").unwrap();
-        assert_eq!(db.authenticate_api(&t).unwrap().as_deref(), Some("ops"));
-        assert_eq!(db.authenticate_api("evd_nope").unwrap(), None);
+        let t = db
+            .create_api_token("ops", evident_model::Role::Admin, None)
+            .unwrap();
+        let holder = db.authenticate_api(&t, 0).unwrap().unwrap();
+        assert_eq!(holder.name, "ops");
         assert_eq!(
-            db.create_api_token("ops").unwrap_err().to_string(),
+            db.authenticate_api("evd_nope", 0).unwrap(),
+            Err(TokenRefused::Unknown)
+        );
+        assert_eq!(
+            db.create_api_token("ops", evident_model::Role::Admin, None)
+                .unwrap_err()
+                .to_string(),
             "an API token named \"ops\" already exists"
         );
         db.add_source_with_cadence(&"fw".parse().unwrap(), Format::Netfilter, Some(900))

@@ -12,7 +12,6 @@
 
 mod paged;
 mod s3sqs;
-mod sigv4;
 
 use std::ops::ControlFlow;
 use std::sync::Arc;

@@ -18,13 +18,13 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::sigv4::{Credentials, Request, sign, uri_encode};
 use super::{
     ConnectorError, Interval, META_CONNECTOR, Step, error_body, header_wait, http_client,
     scan_back, secret, unix_now,
 };
 use crate::Evident;
 use crate::receivers::{Delivery, ReceiverStats, deliver};
+use evident_s3::sigv4::{Credentials, Request, sign, uri_encode};
 
 /// Metadata keys of S3/SQS entries.
 const META_OBJECT: &str = "s3.object";

@@ -2,14 +2,13 @@
 //! newest first, for an API token.
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::{ApiError, AppState, require_api_token};
+use crate::api::{ApiError, AppState};
 use crate::cases_api::blocking;
 
 /// The routes, mounted under `/api/v1/outbox`.
@@ -24,12 +23,7 @@ struct ListQuery {
     limit: Option<usize>,
 }
 
-async fn list(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<ListQuery>,
-) -> Result<Response, ApiError> {
-    require_api_token(&s, &headers).await?;
+async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Response, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let db = s.node.db.clone();
     let messages = blocking(move || Ok(db.outbox_messages(q.dead, limit)?)).await?;

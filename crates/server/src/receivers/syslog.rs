@@ -40,7 +40,6 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls;
 
 use self::framing::{Frame, Framer};
 use super::{DeliverError, Delivery, ReceiverStats, deliver, try_deliver};
@@ -416,30 +415,13 @@ pub async fn start(
     Ok(listeners)
 }
 
-/// Loads the certificate chain and key into a rustls acceptor (aws-lc-rs provider).
+/// Loads the certificate chain and key into a rustls acceptor (see [`crate::tls`]).
 fn tls_acceptor(listen: SocketAddr, cert: &Path, key: &Path) -> Result<TlsAcceptor, SyslogError> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let tls_err = |path: &Path, message: String| SyslogError::Tls {
+    let config = crate::tls::server_config(cert, key).map_err(|e| SyslogError::Tls {
         listen,
-        path: path.to_owned(),
-        message,
-    };
-    let chain = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| tls_err(cert, format!("reading the PEM certificate chain: {e}")))?;
-    if chain.is_empty() {
-        return Err(tls_err(cert, "no CERTIFICATE block in the file".into()));
-    }
-    let private_key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| tls_err(key, format!("reading the PEM private key: {e}")))?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls_err(cert, e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(chain, private_key)
-        .map_err(|e| tls_err(key, format!("the key does not fit the certificate: {e}")))?;
+        path: e.path,
+        message: e.message,
+    })?;
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 

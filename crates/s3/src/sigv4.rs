@@ -1,16 +1,19 @@
-//! AWS Signature Version 4 for the two requests the S3/SQS connector makes (S3 GetObject,
-//! SQS JSON-protocol calls). Sixty lines over `sha2` instead of the smithy signing crates:
-//! it needs no new dependency, and the whole algorithm is checked against AWS's published
-//! `get-vanilla` test vector below.
+//! AWS Signature Version 4 for every request Evident makes to AWS-compatible services (S3
+//! objects, Object Lock and legal hold calls, SQS JSON-protocol calls). Sixty lines over `sha2`
+//! instead of the smithy signing crates (aws-sdk-s3 costs 3+ minutes of build): the whole
+//! algorithm is checked against AWS's published `get-vanilla` test vector below.
 
 use sha2::{Digest, Sha256};
 
 /// An access key; `session_token` for temporary (STS) credentials.
 #[derive(Clone)]
-pub(crate) struct Credentials {
-    pub(crate) access_key_id: String,
-    pub(crate) secret_access_key: String,
-    pub(crate) session_token: Option<String>,
+pub struct Credentials {
+    /// `AKIA…` (or `ASIA…` for temporary credentials).
+    pub access_key_id: String,
+    /// The secret; never printed (`Debug` shows only the key id).
+    pub secret_access_key: String,
+    /// STS session token, sent as `x-amz-security-token`.
+    pub session_token: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -22,19 +25,19 @@ impl std::fmt::Debug for Credentials {
 }
 
 /// The parts of a request that are signed.
-pub(crate) struct Request<'a> {
-    /// `GET` or `POST`.
-    pub(crate) method: &'a str,
+pub struct Request<'a> {
+    /// `GET`, `PUT`, `POST`, `HEAD` or `DELETE`.
+    pub method: &'a str,
     /// Its path must already be URI-encoded the way AWS expects (S3: each segment once).
-    pub(crate) url: &'a reqwest::Url,
+    pub url: &'a reqwest::Url,
     /// Headers to sign besides `host` and `x-amz-*` (sent unchanged).
-    pub(crate) headers: &'a [(&'a str, &'a str)],
+    pub headers: &'a [(&'a str, &'a str)],
     /// The body.
-    pub(crate) payload: &'a [u8],
+    pub payload: &'a [u8],
 }
 
 /// The headers that sign `req` for `service` in `region` at `now`: add them to the request.
-pub(crate) fn sign(
+pub fn sign(
     creds: &Credentials,
     region: &str,
     service: &str,
@@ -116,7 +119,7 @@ pub(crate) fn sign(
 }
 
 /// AWS's URI encoding: everything but `A-Z a-z 0-9 - _ . ~` as `%XX`.
-pub(crate) fn uri_encode(s: &str) -> String {
+pub fn uri_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -144,7 +147,8 @@ fn hmac(key: &[u8], msg: &[u8]) -> [u8; 32] {
     outer.finalize().into()
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

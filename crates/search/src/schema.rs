@@ -1,0 +1,273 @@
+//! The index schema: which event attributes become typed tantivy fields, how text is
+//! tokenized, and how an [`Event`] becomes a document. docs/search.md documents the same
+//! table for users; keep them in step.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use evident_model::Event;
+use serde_json::{Map, Value};
+use tantivy::TantivyDocument;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, IpAddrOptions, JsonObjectOptions, NumericOptions,
+    STORED, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{
+    LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
+};
+
+/// Tokenizer of full text (`raw`): words of letters and digits, lowercased.
+pub(crate) const TEXT_TOKENIZER: &str = "evident_text";
+/// Tokenizer of keyword fields and the catch-all: the whole value, lowercased, so
+/// `user:Alice` finds `alice`.
+pub(crate) const KEYWORD_TOKENIZER: &str = "evident_keyword";
+
+/// What kind of value a query field holds: decides how a query value becomes terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Milliseconds since the epoch (i64).
+    Time,
+    /// Whole numbers (u64).
+    Number,
+    /// One exact value, matched case-insensitively; aggregatable.
+    Keyword,
+    /// An IPv4 or IPv6 address; CIDR and ranges.
+    Ip,
+    /// Tokenized full text with positions (phrases).
+    Text,
+}
+
+/// The index fields. Every typed field is also a fast field (sort, stats, timechart)
+/// except `raw` (full text) and `event` (the catch-all).
+#[derive(Clone, Debug)]
+pub(crate) struct Fields {
+    pub time: Field,
+    pub ledger_index: Field,
+    pub source: Field,
+    pub class_uid: Field,
+    pub class_name: Field,
+    pub activity_id: Field,
+    pub activity_name: Field,
+    pub type_uid: Field,
+    pub status_id: Field,
+    pub status: Field,
+    pub severity_id: Field,
+    pub severity: Field,
+    pub user: Field,
+    pub src_ip: Field,
+    pub dst_ip: Field,
+    pub src_port: Field,
+    pub dst_port: Field,
+    pub raw: Field,
+    pub event: Field,
+}
+
+/// Query names of the typed fields with their index field name and kind. Anything else
+/// with a dotted name is looked up in the catch-all `event` field.
+pub(crate) const TYPED: &[(&str, &str, Kind)] = &[
+    ("time", "time", Kind::Time),
+    ("ledger_index", "ledger_index", Kind::Number),
+    ("source", "source", Kind::Keyword),
+    ("class_uid", "class_uid", Kind::Number),
+    ("class_name", "class_name", Kind::Keyword),
+    ("activity_id", "activity_id", Kind::Number),
+    ("activity_name", "activity_name", Kind::Keyword),
+    ("type_uid", "type_uid", Kind::Number),
+    ("status_id", "status_id", Kind::Number),
+    ("status", "status", Kind::Keyword),
+    ("severity_id", "severity_id", Kind::Number),
+    ("severity", "severity", Kind::Keyword),
+    ("user", "user", Kind::Keyword),
+    ("src_endpoint.ip", "src_ip", Kind::Ip),
+    ("src_ip", "src_ip", Kind::Ip),
+    ("dst_endpoint.ip", "dst_ip", Kind::Ip),
+    ("dst_ip", "dst_ip", Kind::Ip),
+    ("src_endpoint.port", "src_port", Kind::Number),
+    ("dst_endpoint.port", "dst_port", Kind::Number),
+    ("raw", "raw", Kind::Text),
+    ("raw_data", "raw", Kind::Text),
+];
+
+/// Where a user name can be: all of them land in `user`.
+const USER_PATHS: &[&str] = &[
+    "actor.user.name",
+    "actor.user.email_addr",
+    "user.name",
+    "user.email_addr",
+];
+
+/// The typed field for a query name, or `None` for a catch-all path.
+pub(crate) fn typed(name: &str) -> Option<(&'static str, Kind)> {
+    TYPED
+        .iter()
+        .find(|(q, _, _)| *q == name)
+        .map(|(_, f, k)| (*f, *k))
+}
+
+/// The schema and its field handles.
+pub(crate) fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let num = || {
+        NumericOptions::default()
+            .set_indexed()
+            .set_fast()
+            .set_stored()
+    };
+    let keyword = || {
+        TextOptions::default()
+            .set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(KEYWORD_TOKENIZER)
+                    .set_index_option(IndexRecordOption::Basic),
+            )
+            .set_fast("raw")
+            .set_stored()
+    };
+    let ip = || {
+        IpAddrOptions::default()
+            .set_indexed()
+            .set_fast()
+            .set_stored()
+    };
+    let fields = Fields {
+        time: b.add_i64_field("time", num()),
+        ledger_index: b.add_u64_field("ledger_index", num()),
+        source: b.add_text_field("source", keyword()),
+        class_uid: b.add_u64_field("class_uid", num()),
+        class_name: b.add_text_field("class_name", keyword()),
+        activity_id: b.add_u64_field("activity_id", num()),
+        activity_name: b.add_text_field("activity_name", keyword()),
+        type_uid: b.add_u64_field("type_uid", num()),
+        status_id: b.add_u64_field("status_id", num()),
+        status: b.add_text_field("status", keyword()),
+        severity_id: b.add_u64_field("severity_id", num()),
+        severity: b.add_text_field("severity", keyword()),
+        user: b.add_text_field("user", keyword()),
+        src_ip: b.add_ip_addr_field("src_ip", ip()),
+        dst_ip: b.add_ip_addr_field("dst_ip", ip()),
+        src_port: b.add_u64_field("src_port", INDEXED | FAST),
+        dst_port: b.add_u64_field("dst_port", INDEXED | FAST),
+        raw: b.add_text_field(
+            "raw",
+            TextOptions::default()
+                .set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer(TEXT_TOKENIZER)
+                        .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                )
+                .set_stored(),
+        ),
+        event: b.add_json_field(
+            "event",
+            JsonObjectOptions::from(STORED).set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(KEYWORD_TOKENIZER)
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
+        ),
+    };
+    (b.build(), fields)
+}
+
+/// Registers Evident's tokenizers (they are not persisted with the index).
+pub(crate) fn register_tokenizers(manager: &TokenizerManager) {
+    manager.register(TEXT_TOKENIZER, text_analyzer());
+    manager.register(
+        KEYWORD_TOKENIZER,
+        TextAnalyzer::builder(RawTokenizer::default())
+            .filter(LowerCaser)
+            .build(),
+    );
+}
+
+/// The full-text analyzer, also used to cut query words the way documents were cut.
+pub(crate) fn text_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(100))
+        .filter(LowerCaser)
+        .build()
+}
+
+/// The attributes left out of the stored `event`: `raw_data` is its own field and
+/// `unmapped` repeats the raw record.
+const NOT_STORED: &[&str] = &["raw_data", "unmapped"];
+
+/// The document for one event of ledger entry `ledger_index` from `source`.
+pub(crate) fn document(
+    f: &Fields,
+    ledger_index: u64,
+    source: &str,
+    event: &Event,
+) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    let u = |path: &str| event.get(path).and_then(Value::as_u64);
+    let s = |path: &str| event.get_str(path);
+    doc.add_i64(f.time, event.time_ms().unwrap_or(0));
+    doc.add_u64(f.ledger_index, ledger_index);
+    doc.add_text(f.source, source);
+    for (field, path) in [
+        (f.class_uid, "class_uid"),
+        (f.activity_id, "activity_id"),
+        (f.type_uid, "type_uid"),
+        (f.status_id, "status_id"),
+        (f.severity_id, "severity_id"),
+        (f.src_port, "src_endpoint.port"),
+        (f.dst_port, "dst_endpoint.port"),
+    ] {
+        if let Some(v) = u(path) {
+            doc.add_u64(field, v);
+        }
+    }
+    for (field, path) in [
+        (f.class_name, "class_name"),
+        (f.activity_name, "activity_name"),
+        (f.status, "status"),
+        (f.severity, "severity"),
+    ] {
+        if let Some(v) = s(path) {
+            doc.add_text(field, v);
+        }
+    }
+    let mut users: Vec<&str> = USER_PATHS.iter().filter_map(|p| s(p)).collect();
+    users.sort_unstable();
+    users.dedup();
+    for user in users {
+        doc.add_text(f.user, user);
+    }
+    for (field, path) in [(f.src_ip, "src_endpoint.ip"), (f.dst_ip, "dst_endpoint.ip")] {
+        if let Some(ip) = s(path).and_then(parse_ip) {
+            doc.add_ip_addr(field, ip);
+        }
+    }
+    if let Some(raw) = s("raw_data") {
+        doc.add_text(f.raw, raw);
+    }
+    let stored: Map<String, Value> = event
+        .as_map()
+        .iter()
+        .filter(|(k, _)| !NOT_STORED.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    doc.add_field_value(f.event, &tantivy::schema::OwnedValue::from(stored));
+    doc
+}
+
+/// An address as tantivy stores it (IPv4 mapped into IPv6).
+pub(crate) fn parse_ip(text: &str) -> Option<Ipv6Addr> {
+    text.trim().parse::<IpAddr>().ok().map(to_v6)
+}
+
+/// IPv4 addresses are stored IPv4-mapped.
+pub(crate) fn to_v6(ip: IpAddr) -> Ipv6Addr {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    }
+}
+
+/// How an address is shown: IPv4-mapped addresses as IPv4.
+pub(crate) fn show_ip(ip: Ipv6Addr) -> String {
+    match ip.to_ipv4_mapped() {
+        Some(v4) => v4.to_string(),
+        None => ip.to_string(),
+    }
+}

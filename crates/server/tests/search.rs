@@ -1,0 +1,247 @@
+//! Search through the pipeline and the HTTP API: records ingested, parsed by the pipeline
+//! into the index (gaps re-indexed once), found by `GET /api/v1/search`, and each hit's
+//! ledger entry shown with its inclusion proof by `GET /api/v1/entries/{index}`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on failure too
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use evident_ledger::TlogProof;
+use evident_model::{Format, Framing};
+use evident_server::search_api::{open_index, writer_for};
+use evident_server::{DataDir, Evident, Pipeline, app, build_entries, ingest};
+use evident_sources::Limits;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    node: Arc<Evident>,
+    token: String,
+}
+
+const FROM: &str = "2026-11-26T00:00:00Z";
+const TO: &str = "2026-11-27";
+
+fn okta(i: usize, user: &str, ip: &str, result: &str) -> String {
+    json!({
+        "uuid": format!("e{i}"), "published": format!("2026-11-26T10:00:0{i}.000Z"),
+        "eventType": "user.session.start", "displayMessage": format!("User login to Okta {result}"),
+        "actor": {"alternateId": user, "type": "User"}, "client": {"ipAddress": ip},
+        "outcome": {"result": result}, "legacyEventType": "core.user_auth.login_success",
+        "severity": "INFO", "version": "0",
+    })
+    .to_string()
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path().join("data"));
+    data.init("evident.test/search").unwrap();
+    let node = Evident::open(&data).unwrap();
+    node.db
+        .add_source(&"okta".parse().unwrap(), Format::Okta)
+        .unwrap();
+    let token = node
+        .db
+        .create_api_token("analyst", evident_model::Role::Analyst, None)
+        .unwrap();
+    Fixture {
+        _dir: dir,
+        node: Arc::new(node),
+        token,
+    }
+}
+
+impl Fixture {
+    fn ingest(&self, lines: &[String]) {
+        let body = lines.join("\n");
+        let (entries, warnings) = build_entries(
+            "okta",
+            body.as_bytes(),
+            Framing::Lines,
+            &Limits::default(),
+            &[],
+        )
+        .unwrap();
+        ingest(&self.node.ledger, entries, warnings).unwrap();
+    }
+
+    async fn get(&self, uri: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut req = Request::get(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let router: Router = app(self.node.clone()).layer(MockConnectInfo(
+            std::net::SocketAddr::from(([127, 0, 0, 1], 40000)),
+        ));
+        let resp = router
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn search(&self, q: &str) -> (StatusCode, Value) {
+        let q: String = q
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        self.get(
+            &format!("/api/v1/search?q={q}&from={FROM}&to={TO}"),
+            Some(&self.token.clone()),
+        )
+        .await
+    }
+}
+
+fn five() -> Vec<String> {
+    vec![
+        okta(1, "alice@example.com", "10.0.0.1", "SUCCESS"),
+        okta(2, "alice@example.com", "10.0.0.2", "FAILURE"),
+        okta(3, "bob@example.com", "192.168.0.3", "FAILURE"),
+        okta(4, "bob@example.com", "10.9.0.4", "SUCCESS"),
+        okta(5, "carol@example.com", "203.0.113.5", "SUCCESS"),
+    ]
+}
+
+#[tokio::test]
+async fn the_pipeline_indexes_and_the_api_finds_with_ledger_links() {
+    let f = fixture();
+    f.ingest(&five());
+    let mut p = Pipeline::new(Default::default()).with_search(writer_for(&f.node));
+    assert_eq!(p.catch_up(&f.node.ledger, &f.node.db).unwrap(), 5);
+    f.node.ledger.checkpoint().unwrap();
+
+    let (status, body) = f.search("user:alice@example.com").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let r = &body["result"];
+    assert_eq!(r["total"], 2);
+    let hits = r["hits"].as_array().unwrap();
+    assert_eq!(
+        hits.iter()
+            .map(|h| (
+                h["ledger_index"].as_u64().unwrap(),
+                h["source"].as_str().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        vec![(1, "okta"), (0, "okta")]
+    );
+    assert_eq!(hits[0]["class_name"], "Authentication");
+    assert_eq!(hits[0]["raw"], five()[1]);
+    assert_eq!(hits[0]["time"], 1_795_687_202_000i64);
+
+    let (_, body) = f
+        .search("src_endpoint.ip:10.0.0.0/8 | stats count by user")
+        .await;
+    assert_eq!(
+        body["result"]["table"],
+        json!({"columns": ["user", "count"], "rows": [["alice@example.com", 2], ["bob@example.com", 1]]})
+    );
+    let (_, body) = f.search("status:failure | timechart 1d count").await;
+    assert_eq!(
+        body["result"]["timechart"],
+        json!({"span_ms": 86_400_000, "buckets": [{"start_ms": 1_795_651_200_000i64, "count": 2}]})
+    );
+
+    // The hit's entry: the exact record and an inclusion proof that verifies.
+    let (status, entry) = f.get("/api/v1/entries/2", Some(&f.token)).await;
+    assert_eq!(status, StatusCode::OK, "{entry}");
+    assert_eq!(entry["source"], "okta");
+    assert_eq!(entry["body"], five()[2]);
+    assert_eq!(entry["inclusion_proof"]["tree_size"], 5);
+    let proof = TlogProof::parse(entry["inclusion_proof"]["tlog_proof"].as_str().unwrap()).unwrap();
+    assert_eq!(proof.index, 2);
+    proof
+        .verify(
+            &f.node.ledger.verifier(),
+            &f.node.ledger.entry_bytes(2).unwrap(),
+        )
+        .unwrap();
+    let (status, body) = f.get("/api/v1/entries/9", Some(&f.token)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body["error"]["message"],
+        "no entry 9: the log holds 5 entries"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_say_what_is_wrong() {
+    let f = fixture();
+    let (status, body) = f.search("class_name: x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        json!({"code": "bad_query", "message": "query:1:12: expected a field value after ':'"})
+    );
+    let (status, body) = f
+        .get("/api/v1/search?q=x&from=2026-11-26", Some(&f.token))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        json!({"code": "missing_time_window", "message": "to is required: every search is time-bounded (RFC 3339, YYYY-MM-DD or ms since the epoch)"})
+    );
+    let (status, body) = f
+        .get(
+            "/api/v1/search?q=x&from=yesterday&to=2026-11-26",
+            Some(&f.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"]["message"],
+        "from=\"yesterday\" is not a time (RFC 3339, YYYY-MM-DD or ms since the epoch)"
+    );
+    let (status, _) = f.get("/api/v1/search?q=x&from=1&to=2", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn a_gap_left_by_a_pipeline_without_the_index_is_indexed_exactly_once() {
+    let f = fixture();
+    f.ingest(&five()[..3]);
+    // A CLI command ran the pipeline without the index (or the server died between the
+    // pipeline's commit and the index's): the watermark is at 3, the index at 0.
+    assert_eq!(
+        Pipeline::new(Default::default())
+            .catch_up(&f.node.ledger, &f.node.db)
+            .unwrap(),
+        3
+    );
+    f.ingest(&five()[3..]);
+    let mut p = Pipeline::new(Default::default()).with_search(writer_for(&f.node));
+    assert_eq!(p.catch_up(&f.node.ledger, &f.node.db).unwrap(), 2);
+    let index = open_index(&f.node.data).unwrap();
+    assert_eq!(index.indexed_through().unwrap(), 5);
+    let all = index
+        .search("*", 1_795_651_200_000, 1_795_737_600_000, 100)
+        .unwrap();
+    assert_eq!(all.total, 5);
+    let mut ledger_indexes: Vec<u64> = all.hits.iter().map(|h| h.ledger_index).collect();
+    ledger_indexes.sort_unstable();
+    assert_eq!(ledger_indexes, vec![0, 1, 2, 3, 4]);
+    // Nothing new: another run changes nothing.
+    assert_eq!(p.catch_up(&f.node.ledger, &f.node.db).unwrap(), 0);
+    assert_eq!(
+        index
+            .search("*", 1_795_651_200_000, 1_795_737_600_000, 100)
+            .unwrap()
+            .total,
+        5
+    );
+}

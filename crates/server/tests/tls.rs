@@ -1,0 +1,255 @@
+//! HTTPS (issue 7): `serve` with `[server.tls]` speaks TLS from PEM files, sends HSTS and
+//! `Secure` session cookies, and shrugs off plain HTTP, garbage and stalled handshakes
+//! (logged and counted) while it keeps serving; a certificate that does not fit its key
+//! stops the start with a message naming the file.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on failure too
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use evident_model::Role;
+use evident_server::{DataDir, Evident, TlsFiles};
+use evident_store::NewUser;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::oneshot;
+
+/// A CA and a server certificate for 127.0.0.1 signed by it: (ca.pem, cert.pem, key.pem).
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Evident test CA");
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca).unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
+}
+
+/// `evident serve` over HTTPS on a free port, stopped by the sender.
+struct Https {
+    _dir: tempfile::TempDir,
+    node: Arc<Evident>,
+    base: String,
+    port: u16,
+    client: reqwest::Client,
+    stop: oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<Result<(), evident_server::Error>>,
+}
+
+async fn https() -> Https {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(dir.path());
+    let data = DataDir::new(dir.path().join("data"));
+    data.init("evident.test/tls").unwrap();
+    let mut node = Evident::open(&data).unwrap();
+    node.config.server.tls = Some(TlsFiles { cert, key });
+    node.db
+        .create_user(
+            &NewUser {
+                username: "alice",
+                role: Role::Admin,
+                password: Some("correct horse battery"),
+                window: None,
+            },
+            0,
+        )
+        .unwrap();
+    let node = Arc::new(node);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let served = tokio::spawn(evident_server::serve(node.clone(), listener, async move {
+        let _ = stopped.await;
+    }));
+    let root = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([root])
+        .build()
+        .unwrap();
+    Https {
+        _dir: dir,
+        node,
+        base: format!("https://127.0.0.1:{port}"),
+        port,
+        client,
+        stop,
+        served,
+    }
+}
+
+impl Https {
+    async fn health(&self) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Value) {
+        let resp = self
+            .client
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await
+            .unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        (status, headers, resp.json().await.unwrap())
+    }
+
+    /// Waits (up to 5 s) until `/healthz` counts `n` failed handshakes, and returns the
+    /// count it settled on.
+    async fn handshake_failures(&self, n: u64) -> u64 {
+        let mut seen = 0;
+        for _ in 0..50 {
+            let (_, _, h) = self.health().await;
+            seen = h["counters"]["rejected_tls_handshake"].as_u64().unwrap();
+            if seen >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        seen
+    }
+
+    async fn shutdown(self) {
+        self.stop.send(()).unwrap();
+        let result = tokio::time::timeout(Duration::from_secs(30), self.served)
+            .await
+            .expect("serve stops after the shutdown signal")
+            .unwrap();
+        assert!(result.is_ok(), "{result:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_answers_with_hsts_and_secure_session_cookies() {
+    let s = https().await;
+    let (status, headers, health) = s.health().await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(
+        headers["strict-transport-security"].to_str().unwrap(),
+        "max-age=31536000"
+    );
+    assert_eq!(health["status"], "ok");
+
+    let resp = s
+        .client
+        .post(format!("{}/api/v1/session", s.base))
+        .json(&json!({"username": "alice", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    let set_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let token = set_cookie
+        .strip_prefix("evident_session=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap();
+    assert_eq!(
+        set_cookie,
+        format!(
+            "evident_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure"
+        )
+    );
+    // The peer address reaches handlers over TLS too (the login's audit entry names it).
+    let rows = s.node.db.audit_rows("access", None).unwrap();
+    let login: Value = serde_json::from_str(&rows.last().unwrap().body).unwrap();
+    assert_eq!(login["evident"]["access"]["action"], "login");
+    assert_eq!(login["evident"]["access"]["outcome"], "success");
+    assert_eq!(login["src_endpoint"]["ip"], "127.0.0.1");
+
+    let me = s
+        .client
+        .get(format!("{}/api/v1/session", s.base))
+        .header("cookie", format!("evident_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), reqwest::StatusCode::OK);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(
+        (me["user"].as_str(), me["role"].as_str()),
+        (Some("alice"), Some("admin"))
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_garbage_and_stalled_handshakes_do_not_stop_the_server() {
+    let s = https().await;
+    // A client that connects and says nothing holds a handshake slot, nobody else's turn.
+    let _stalled = tokio::net::TcpStream::connect(("127.0.0.1", s.port))
+        .await
+        .unwrap();
+    let (status, _, _) = s.health().await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+
+    // Plain HTTP to the TLS port: refused at the handshake.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/healthz", s.port))
+        .send()
+        .await;
+    assert!(plain.is_err(), "{plain:?}");
+
+    // Bytes that are not TLS at all: the connection is closed, nothing else happens.
+    let mut garbage = tokio::net::TcpStream::connect(("127.0.0.1", s.port))
+        .await
+        .unwrap();
+    garbage
+        .write_all(b"\x16\x03\x01\x00\x05\xff\xff\xff\xff\xffnot a client hello at all")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), garbage.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "the server closes a garbage connection");
+
+    assert_eq!(s.handshake_failures(2).await, 2);
+    let (status, _, health) = s.health().await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(health["counters"]["rejected_tls_handshake"], 2);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_key_that_does_not_fit_the_certificate_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cert, _) = certificates(dir.path());
+    let other_key = dir.path().join("other.pem");
+    std::fs::write(
+        &other_key,
+        rcgen::KeyPair::generate().unwrap().serialize_pem(),
+    )
+    .unwrap();
+    let data = DataDir::new(dir.path().join("data"));
+    data.init("evident.test/tls").unwrap();
+    let mut node = Evident::open(&data).unwrap();
+    node.config.server.tls = Some(TlsFiles {
+        cert,
+        key: other_key.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = evident_server::serve(Arc::new(node), listener, std::future::pending())
+        .await
+        .unwrap_err()
+        .to_string();
+    let expected = format!(
+        "server.tls: {}: the key does not fit the certificate: ",
+        other_key.display()
+    );
+    assert!(err.starts_with(&expected), "{err}");
+}
