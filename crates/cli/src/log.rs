@@ -54,8 +54,11 @@ pub(crate) fn checkpoint(node: &Evident) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-pub(crate) fn entry(node: &Evident, index: u64, raw: bool) -> anyhow::Result<Outcome> {
+pub(crate) fn entry(node: &Evident, index: u64, raw: bool, actor: &str) -> anyhow::Result<Outcome> {
     let bytes = node.ledger.entry_bytes(index)?;
+    // Viewing log data is audited; sealed by the server's next tick (not here, so reading
+    // never grows the log being read).
+    crate::access::record(node, actor, "entry view", &format!("entry {index}"))?;
     if raw {
         std::io::stdout()
             .write_all(&bytes)

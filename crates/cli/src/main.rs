@@ -15,6 +15,7 @@ mod import;
 mod log;
 mod outbox;
 mod parse;
+mod retention;
 mod review;
 mod rules;
 mod search;
@@ -122,6 +123,9 @@ enum Command {
     /// The integration outbox: messages to Jira, ServiceNow, PagerDuty, Slack, webhooks.
     #[command(subcommand)]
     Outbox(outbox::OutboxCommand),
+    /// Retention: status per source, archive lock status, policy; legal holds per case.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
     /// Print the incident-response plan (Markdown) and seal it if it changed.
     IrPlan {
         /// Write it to this file instead of stdout.
@@ -438,11 +442,17 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve { listen, syslog } => {
             let mut node = g.open()?;
             syslog.add_to(&mut node.config)?;
+            // An unusable certificate is refused before "listening" is printed.
+            if let Some(t) = &node.config.server.tls {
+                evident_server::tls::https_config(&t.cert, &t.key)
+                    .map_err(|e| anyhow::anyhow!("server.tls: {e}"))?;
+            }
             serve(node, listen)
         }
         Command::Case(cmd) => case::run(&g.open_for_reading()?, cmd, &cli_actor()),
         Command::Review(cmd) => review::run(&g.open_for_reading()?, cmd, &cli_actor()),
         Command::Outbox(cmd) => outbox::run(&g.open_for_reading()?, cmd),
+        Command::Retention(cmd) => retention::run(g.open_for_reading()?, cmd, &cli_actor()),
         Command::IrPlan { out } => {
             let node = g.open_for_reading()?;
             let text = evident_server::ir_plan::render(&node)?;
@@ -458,7 +468,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Checkpoint => log::checkpoint(&g.open_for_reading()?),
         Command::Key => log::key(&g.data_dir()),
-        Command::Entry { index, raw } => log::entry(&g.open_for_reading()?, index, raw),
+        Command::Entry { index, raw } => {
+            log::entry(&g.open_for_reading()?, index, raw, &cli_actor())
+        }
         Command::Proof(ProofCommand::Inclusion { index, size }) => {
             log::inclusion(&g.open_for_reading()?, index, size)
         }
@@ -553,7 +565,11 @@ where
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr().context("reading the bound address")?;
         tracing::info!(%local, "serving");
-        let scheme = if node.config.server.tls.is_some() { "https" } else { "http" };
+        let scheme = if node.config.server.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         eprintln!("Evident is listening on {scheme}://{local}");
         tokio::spawn(beside(local));
         evident_server::serve(std::sync::Arc::new(node), listener, shutdown_signal()).await?;

@@ -4,6 +4,7 @@
 
 mod support;
 
+use base64::Engine as _;
 use support::{ORIGIN, run};
 
 #[test]
@@ -101,8 +102,10 @@ fn init_creates_the_first_admin_and_console_changes_are_sealed_audit_entries() {
     let last = run(&data, &["entry", "5"]);
     last.expect_code(0);
     let entry: serde_json::Value = serde_json::from_str(&last.stdout).unwrap();
-    let body: serde_json::Value =
-        serde_json::from_str(entry["body"].as_str().unwrap()).unwrap();
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(entry["body_base64"].as_str().unwrap())
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["evident"]["access"]["action"], "export access-list");
     assert!(
         body["actor"]["user"]["name"]

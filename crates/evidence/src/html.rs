@@ -10,7 +10,7 @@ use crate::ExportRequest;
 use crate::export::Period;
 use crate::integrity::{self, Integrity};
 use crate::package::Files;
-use crate::sections::{case_file, control_rows, time};
+use crate::sections::{ControlRow, case_file, control_rows, time};
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111}\
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ccc}h3{margin-bottom:.2em}\
@@ -18,6 +18,14 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding
 .gap{color:#a00;font-weight:bold}.covered{color:#060}.unmapped{color:#666}\
 figure{margin:1em 0}svg{max-width:100%;height:auto}\
 @media print{a{color:inherit;text-decoration:none}h2{page-break-before:always}h2.first{page-break-before:avoid}}";
+
+/// Whether a criterion gets a narrative: a source, rule, alert or log review evidences it.
+fn in_scope(r: &ControlRow) -> bool {
+    r.status != "unmapped"
+        || !r.rules.is_empty()
+        || !r.alerts.is_empty()
+        || r.reviews.is_some_and(|(_, due)| due > 0)
+}
 
 /// Renders `index.html`. `files` are the package's other files (for the file list).
 pub(crate) fn index(
@@ -74,7 +82,7 @@ pub(crate) fn index(
     h.push_str("<h2 id=\"controls\">Controls</h2>\n<table><tr><th>Criterion</th><th>Status</th><th>Events</th><th>Rules</th><th>Alerts</th><th>Cases</th></tr>\n");
     for r in &rows {
         let events: u64 = r.sources.iter().map(|s| s.1).sum();
-        let id = if r.status == "unmapped" && r.rules.is_empty() && r.alerts.is_empty() {
+        let id = if !in_scope(r) {
             escape(r.id)
         } else {
             format!("<a href=\"#{0}\">{0}</a>", escape(r.id))
@@ -91,10 +99,7 @@ pub(crate) fn index(
     h.push_str("</table>\n");
 
     h.push_str("<h2 id=\"narrative\">Narrative per control</h2>\n");
-    for r in rows
-        .iter()
-        .filter(|r| r.status != "unmapped" || !r.rules.is_empty() || !r.alerts.is_empty())
-    {
+    for r in rows.iter().filter(|r| in_scope(r)) {
         let _ = write!(
             h,
             "<h3 id=\"{id}\">{id}: {desc}</h3>\n<p class=\"{st}\">Status: {st}.</p>\n<ul>",

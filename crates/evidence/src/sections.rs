@@ -725,8 +725,7 @@ fn remediation(
     if formats.get(f.source.as_str()) == Some(&Format::Inspector2) {
         let latest = findings
             .iter()
-            .filter(|g| g.uid == f.uid && g.index > f.index)
-            .last();
+            .rfind(|g| g.uid == f.uid && g.index > f.index);
         return match latest {
             Some(g) if g.status.eq_ignore_ascii_case("resolved") => (
                 "remediated".into(),

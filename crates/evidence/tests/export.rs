@@ -97,8 +97,27 @@ trivy,2026-01-04,2026-01-09,6\ntrivy,2026-01-11,2026-01-14,4\n"
     );
     let html = read("index.html");
     assert!(html.contains("<a href=\"alerts/sample/case-2.csv\">#2</a>"));
-    assert!(!html.contains("http://") || !html.contains("src=\"http"));
     assert!(!html.contains("<script"));
+    assert!(
+        !html.contains(" src="),
+        "no external or embedded resources by URL"
+    );
+    // Every link is relative and names a file of the package (or an anchor on the page).
+    let mut links = 0;
+    for href in html.split("href=\"").skip(1) {
+        let target = href.split('"').next().unwrap();
+        if let Some(anchor) = target.strip_prefix('#') {
+            assert!(html.contains(&format!("id=\"{anchor}\"")), "#{anchor}");
+        } else {
+            assert!(
+                !target.contains("//") && !target.starts_with('/'),
+                "{target}"
+            );
+            assert!(out.join(target).is_file(), "broken link {target}");
+        }
+        links += 1;
+    }
+    assert_eq!(links, 133);
 }
 
 #[test]
@@ -369,4 +388,47 @@ fn the_standalone_python_checker_agrees() {
             )
         )
     );
+}
+
+/// Headless Chromium for the rendering check.
+fn chromium() -> Option<&'static str> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    if found.is_none() {
+        if std::env::var("EVIDENT_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("skipped: chromium not installed");
+        }
+        println!("skipped: chromium not installed");
+    }
+    found
+}
+
+#[test]
+fn index_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else { return };
+    let (_f, pkg) = exported(42);
+    let url = format!("file://{}", pkg.join("index.html").display());
+    let o = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        dom.contains("<h1>SOC 2 evidence package: 2026-01-01 to 2026-01-14</h1>"),
+        "{dom}"
+    );
+    assert_eq!(dom.matches("<svg ").count(), 3);
+    assert_eq!(dom.matches("<h3 id=").count(), 5);
 }

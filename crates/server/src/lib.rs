@@ -86,9 +86,10 @@ pub enum Error {
     /// The search index cannot be opened or written.
     #[error(transparent)]
     Search(#[from] evident_search::SearchError),
-    /// The HTTPS certificate or key (`[server.tls]`) cannot be used.
+    /// The HTTPS certificate or key (`[server.tls]`) cannot be used (no `source`: the
+    /// message already carries the file and the reason).
     #[error("server.tls: {0}")]
-    Tls(#[from] tls::TlsError),
+    Tls(tls::TlsError),
 }
 
 /// An opened data directory: what every command and the server work with.
@@ -170,7 +171,7 @@ pub async fn serve(
 ) -> Result<(), Error> {
     // A bad certificate stops the start, before anything else runs.
     let https = match &node.config.server.tls {
-        Some(files) => Some(tls::https_config(&files.cert, &files.key)?),
+        Some(files) => Some(tls::https_config(&files.cert, &files.key).map_err(Error::Tls)?),
         None => None,
     };
     let syslog = receivers::syslog::start(&node, &node.config.syslog).await?;
@@ -203,6 +204,7 @@ pub async fn serve(
             let n = housekeeping_node.clone();
             // Source health is checked once a minute (and at start).
             let health = (ticks % 60 == 1).then(|| watch.clone());
+            let clock_due = ticks > 1;
             // Due reviews, then the audit trail (case changes made by the CLI while the
             // server holds the ledger wait for this), then the checkpoint covering them.
             let sealed = tokio::task::spawn_blocking(move || {
@@ -212,7 +214,10 @@ pub async fn serve(
                     if let Err(e) = w.check(&n, now_ms) {
                         tracing::error!(error = %e, "source health check failed");
                     }
-                    if let Err(e) = system_events::record_clock_status(&n, now_ms) {
+                    // The clock status once a minute, from the first full minute on.
+                    if clock_due
+                        && let Err(e) = system_events::record_clock_status(&n, now_ms)
+                    {
                         tracing::error!(error = %e, "recording the clock status failed");
                     }
                 }

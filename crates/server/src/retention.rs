@@ -179,13 +179,11 @@ pub fn validate(c: &RetentionConfig) -> Result<(), String> {
                     "retention.archive: set either path (a local directory) or [retention.archive.s3], not both or neither".into(),
                 );
             }
-            (None, Some(s3)) => {
-                if lock_mode(&s3.lock_mode).is_none() {
-                    return Err(format!(
-                        "retention.archive.s3.lock_mode = {:?}: use COMPLIANCE or GOVERNANCE",
-                        s3.lock_mode
-                    ));
-                }
+            (None, Some(s3)) if lock_mode(&s3.lock_mode).is_none() => {
+                return Err(format!(
+                    "retention.archive.s3.lock_mode = {:?}: use COMPLIANCE or GOVERNANCE",
+                    s3.lock_mode
+                ));
             }
             _ => {}
         }
@@ -239,6 +237,7 @@ pub enum RetentionError {
 
 /// Where sealed segments go.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // one per engine; boxing buys nothing
 pub enum ArchiveTarget {
     /// A local directory (no Object Lock; for tests, NAS mounts, or a later sync job).
     Local(PathBuf),
@@ -810,4 +809,203 @@ pub fn spawn(node: Arc<Evident>) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// Per-source retention state for `evident retention status` and the evidence package.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SourceRetention {
+    /// Source name (`evident` for Evident's own audit entries).
+    pub source: String,
+    /// Searchable days.
+    pub hot_days: u32,
+    /// Total retention days.
+    pub total_days: u32,
+    /// Records in the local ledger.
+    pub entries: u64,
+    /// Receive time of the oldest record in the local ledger, ms.
+    pub oldest_retained_ms: Option<i64>,
+    /// Entry bytes in the local ledger.
+    pub local_bytes: u64,
+    /// Entry bytes of this source in archived segments (cold storage).
+    pub archived_bytes: u64,
+    /// When the oldest local record's retention ends, ms.
+    pub deletion_due_ms: Option<i64>,
+}
+
+/// The archive bucket's protection, read back from the bucket.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ArchiveStatus {
+    /// `s3://bucket/prefix` or `local directory …`.
+    pub target: String,
+    /// Object Lock enabled on the bucket (always false for a local directory).
+    pub object_lock: bool,
+    /// Default retention mode.
+    pub default_mode: Option<String>,
+    /// Default retention days.
+    pub default_days: Option<u32>,
+    /// Default retention years.
+    pub default_years: Option<u32>,
+    /// Bucket versioning status.
+    pub versioning: Option<String>,
+    /// Segments archived from this ledger.
+    pub segments_archived: u64,
+    /// Why the bucket could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+/// Everything `evident retention status` shows.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RetentionStatus {
+    /// Per source, by name.
+    pub sources: Vec<SourceRetention>,
+    /// Earliest time a local segment becomes deletable, ms.
+    pub next_deletion_ms: Option<i64>,
+    /// Ranges already pruned: "entries A..B pruned by retention (audit entry N)".
+    pub pruned: Vec<String>,
+    /// Cases under legal hold.
+    pub legal_holds: Vec<i64>,
+    /// The archive, when configured.
+    pub archive: Option<ArchiveStatus>,
+    /// The policy text (Markdown) for the evidence package.
+    pub policy_markdown: String,
+}
+
+impl RetentionEngine {
+    /// Retention status now: reads every local entry once (sources, sizes, ages) and the
+    /// bucket's lock configuration.
+    pub async fn status(&self) -> Result<RetentionStatus, RetentionError> {
+        let node = self.node.clone();
+        let (mut per_source, next_deletion_ms, marks) =
+            tokio::task::spawn_blocking(move || scan_all(&node))
+                .await
+                .map_err(|e| RetentionError::Config(format!("status task: {e}")))??;
+        for m in &marks {
+            for (source, (_, bytes)) in &m.sources {
+                per_source
+                    .entry(source.clone())
+                    .or_insert_with(|| empty_source(&self.node.config.retention, source))
+                    .archived_bytes += bytes;
+            }
+        }
+        let archive = match &self.target {
+            None => None,
+            Some(t) => Some(archive_status(t, marks.len() as u64).await),
+        };
+        let mut names: Vec<String> = per_source.keys().cloned().collect();
+        for s in self.node.db.sources()? {
+            names.push(s.name.to_string());
+        }
+        names.sort();
+        names.dedup();
+        Ok(RetentionStatus {
+            sources: per_source.into_values().collect(),
+            next_deletion_ms,
+            pruned: self
+                .node
+                .ledger
+                .pruned()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            legal_holds: self
+                .node
+                .db
+                .legal_holds()?
+                .iter()
+                .map(|h| h.case_id)
+                .collect(),
+            archive,
+            policy_markdown: policy_markdown(&self.node.config.retention, &names),
+        })
+    }
+}
+
+fn empty_source(c: &RetentionConfig, source: &str) -> SourceRetention {
+    let (hot_days, total_days) = c.policy(source);
+    SourceRetention {
+        source: source.to_owned(),
+        hot_days,
+        total_days,
+        entries: 0,
+        oldest_retained_ms: None,
+        local_bytes: 0,
+        archived_bytes: 0,
+        deletion_due_ms: None,
+    }
+}
+
+type Scan = (
+    BTreeMap<String, SourceRetention>,
+    Option<i64>,
+    Vec<ArchivedMark>,
+);
+
+fn scan_all(node: &Evident) -> Result<Scan, RetentionError> {
+    let c = &node.config.retention;
+    let mut per_source: BTreeMap<String, SourceRetention> = BTreeMap::new();
+    let mut next_deletion: Option<i64> = None;
+    for s in node.ledger.segments().iter().filter(|s| !s.pruned) {
+        let mut expires = i64::MIN;
+        node.ledger
+            .for_each_entry(s.first, s.first + s.count, |_, bytes| {
+                let Ok(e) = Entry::decode(bytes) else { return };
+                let at_ms = (e.received_at_ns / 1_000_000) as i64;
+                let st = per_source
+                    .entry(e.source.clone())
+                    .or_insert_with(|| empty_source(c, &e.source));
+                st.entries += 1;
+                st.local_bytes += bytes.len() as u64;
+                if st.oldest_retained_ms.is_none_or(|o| at_ms < o) {
+                    st.oldest_retained_ms = Some(at_ms);
+                    st.deletion_due_ms = Some(at_ms + i64::from(st.total_days) * DAY_MS);
+                }
+                expires = expires.max(at_ms + i64::from(st.total_days) * DAY_MS);
+            })?;
+        if !s.active && expires > i64::MIN {
+            next_deletion = Some(next_deletion.map_or(expires, |n| n.min(expires)));
+        }
+    }
+    let mut marks = Vec::new();
+    let dir = node.data.root().join("retention").join("archived");
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            if let Some(m) = std::fs::read(e.path())
+                .ok()
+                .and_then(|b| serde_json::from_slice::<ArchivedMark>(&b).ok())
+            {
+                marks.push(m);
+            }
+        }
+    }
+    marks.sort_by_key(|m| m.first);
+    Ok((per_source, next_deletion, marks))
+}
+
+async fn archive_status(t: &ArchiveTarget, segments_archived: u64) -> ArchiveStatus {
+    let mut st = ArchiveStatus {
+        target: t.describe(),
+        object_lock: false,
+        default_mode: None,
+        default_days: None,
+        default_years: None,
+        versioning: None,
+        segments_archived,
+        error: None,
+    };
+    if let ArchiveTarget::S3 { client, bucket, .. } = t {
+        match client.get_object_lock_configuration(bucket).await {
+            Ok(l) => {
+                st.object_lock = l.enabled;
+                st.default_mode = l.default_mode.map(|m| m.as_str().to_owned());
+                st.default_days = l.default_days;
+                st.default_years = l.default_years;
+            }
+            Err(e) => st.error = Some(e.to_string()),
+        }
+        match client.get_bucket_versioning(bucket).await {
+            Ok(v) => st.versioning = v,
+            Err(e) => st.error = st.error.take().or(Some(e.to_string())),
+        }
+    }
+    st
 }

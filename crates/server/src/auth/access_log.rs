@@ -106,12 +106,17 @@ impl AccessEvent {
 
 /// OCSF API Activity: 1 Create, 2 Read, 3 Update, 4 Delete.
 fn activity_of(action: &str) -> u8 {
-    match action.split_whitespace().next().unwrap_or("") {
-        "GET" | "export" => 2,
-        "POST" => 1,
-        "PATCH" | "PUT" => 3,
-        "DELETE" => 4,
-        _ => 99,
+    let verb = |words: &[&str]| action.split([' ', '-']).any(|w| words.contains(&w));
+    if verb(&["DELETE", "revoke", "disable", "delete"]) {
+        4
+    } else if verb(&["PATCH", "PUT", "set", "enable", "reset", "change", "enroll"]) {
+        3
+    } else if verb(&["POST", "create", "add"]) {
+        1
+    } else if verb(&["GET", "export", "view", "search"]) {
+        2
+    } else {
+        99
     }
 }
 
@@ -166,6 +171,24 @@ mod tests {
             e.get_str("message"),
             Some("audrey (auditor) GET /api/v1/users /api/v1/users: denied")
         );
+    }
+
+    #[test]
+    fn console_and_http_verbs_map_to_ocsf_activities() {
+        let cases = [
+            ("token create", 1),
+            ("POST /api/v1/users", 1),
+            ("export access-list", 2),
+            ("GET /api/v1/search", 2),
+            ("user set-role", 3),
+            ("config change", 3),
+            ("token revoke", 4),
+            ("DELETE /api/v1/tokens/{name}", 4),
+            ("something else", 99),
+        ];
+        for (action, want) in cases {
+            assert_eq!(activity_of(action), want, "{action}");
+        }
     }
 
     #[test]

@@ -312,11 +312,17 @@ fn query_params(query: Option<&str>) -> HashMap<String, String> {
         .collect()
 }
 
-/// A local path to return to after signing in; anything else (other hosts, `//evil`)
-/// becomes `/`, so the login cannot be used as an open redirect.
+/// A local path to return to after signing in; anything else (other hosts, `//evil`,
+/// characters a header cannot carry) becomes `/`, so the login is no open redirect.
 fn local_path(next: Option<&String>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.clone(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.chars().all(|c| c.is_ascii_graphic() && c != '\\') =>
+        {
+            n.clone()
+        }
         _ => "/".into(),
     }
 }
@@ -905,7 +911,7 @@ mod tests {
     #[test]
     fn the_pkce_challenge_is_rfc_7636_appendix_b() {
         assert_eq!(
-            pkce_challenge("dBjftJeZ4CVP-mJ92K1ys7rgSdr2mMhw_kVcO1F0mgM"),
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
@@ -917,6 +923,7 @@ mod tests {
         assert_eq!(p("//evil.example/"), "/");
         assert_eq!(p("https://evil.example/"), "/");
         assert_eq!(p("/\\evil.example"), "/");
+        assert_eq!(p("/cases\r\nSet-Cookie: x=1"), "/");
         assert_eq!(local_path(None), "/");
     }
 

@@ -170,6 +170,15 @@ pub(super) async fn page(
                     },
                     None => p { "No review is due." },
                 }
+                h2 { "Integrity" }
+                p {
+                    @match ledger.latest_checkpoint() {
+                        Some(cp) => { "Latest signed checkpoint covers " (cp.checkpoint.size) " entries. " },
+                        None => { "No checkpoint yet. " },
+                    }
+                    a href="/integrity" { "Verify" }
+                }
+                p.hint { "Verifier key: " code #overview-key { (ledger.verifier().to_string()) } }
             }
         }
     };

@@ -106,7 +106,7 @@ pub(super) async fn show(
     };
     Ok(render(
         &principal,
-        &format!("Review {} #{id}", r.schedule),
+        &format!("{} #{id}", r.schedule),
         "/reviews",
         body,
     ))
