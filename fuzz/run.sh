@@ -8,14 +8,19 @@ shift
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here" || exit 2
 "$here/seed.sh" >/dev/null || exit 2
-cargo +nightly fuzz build -O || exit 2
+# FUZZ_FEATURES="" leaves out search_query (its crate pulls in tantivy: a longer build).
+features=${FUZZ_FEATURES-search}
+cargo +nightly fuzz build -O --features "$features" || exit 2
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo +nightly fuzz list)
+if [ ${#targets[@]} -eq 0 ]; then
+    mapfile -t targets < <(cargo +nightly fuzz list)
+    [[ " $features " == *" search "* ]] || mapfile -t targets < <(printf '%s\n' "${targets[@]}" | grep -vx search_query)
+fi
 for t in "${targets[@]}"; do
     echo "== $t (${secs}s)"
     log=$(mktemp)
     # -rss_limit_mb and -timeout: a slow or memory-hungry input is a finding too.
-    cargo +nightly fuzz run -O "$t" "corpus/$t" -- \
+    cargo +nightly fuzz run -O --features "$features" "$t" "corpus/$t" -- \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$log" 2>&1
     rc=$?
@@ -24,7 +29,7 @@ for t in "${targets[@]}"; do
         tail -n 40 "$log"
         repro=$(grep -o 'artifacts/[^ ]*' "$log" | tail -n 1)
         echo "CRASH in $t: reproducer fuzz/$repro"
-        echo "  replay: cd fuzz && cargo +nightly fuzz run -O $t $repro"
+        echo "  replay: cd fuzz && cargo +nightly fuzz run -O --features \"$features\" $t $repro"
         rm -f "$log"
         exit 1
     fi

@@ -1,7 +1,7 @@
 //! YAML text through the Sigma rule loader and the detector that compiles the loaded rules.
 //! Invariants: no panic; the loader counts exactly one file; every failure names that
 //! file and has a reason; a detector builds from whatever loaded (or refuses with an
-//! error) and never holds more rules than loaded.
+//! error) and never holds more rules and correlations than loaded.
 #![no_main]
 
 use evident_detect::{DetectConfig, Detector, RuleSet};
@@ -18,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(f.file, "fuzz.yml");
         assert!(!f.reason.is_empty(), "failure without a reason: {f:?}");
     }
-    let (loaded, _, _) = rules.counts();
+    let (rules_loaded, correlations, _) = rules.counts();
+    let loaded = rules_loaded + correlations;
     if let Ok(detector) = Detector::new(&rules, &DetectConfig::default()) {
         assert!(
             detector.rule_count() <= loaded,

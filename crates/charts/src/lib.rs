@@ -274,8 +274,15 @@ pub struct HBarChart {
 const HBAR_LABEL_W: f64 = 96.0;
 
 impl HBarChart {
-    /// The chart as a standalone `<svg>` element.
+    /// The chart as a standalone `<svg>` element, bars coloured from [`PALETTE`] in order.
     pub fn to_svg(&self) -> String {
+        self.to_svg_with_colors(&[])
+    }
+
+    /// The chart with bar `i` filled with `colors[i]` (any SVG colour), so a bar can keep the
+    /// colour its category has in other charts (a severity's colour); bars beyond `colors`
+    /// take [`PALETTE`] colours as in [`HBarChart::to_svg`].
+    pub fn to_svg_with_colors(&self, colors: &[&str]) -> String {
         let f = &self.frame;
         let mut s = Svg::open(f);
         if self.bars.is_empty() {
@@ -316,7 +323,7 @@ impl HBarChart {
                 c(y),
                 c(w),
                 c(row * 0.6),
-                PALETTE[k_color(i)],
+                escape(colors.get(i).copied().unwrap_or(PALETTE[k_color(i)])),
                 escape(label),
                 format_number(v),
                 c(plot.x0 + w + 4.0),

@@ -148,6 +148,30 @@ fn horizontal_bar_chart() {
 }
 
 #[test]
+fn horizontal_bars_take_their_own_colours_and_fall_back_to_the_palette() {
+    let chart = HBarChart {
+        frame: frame("h"),
+        x_label: "Hours".into(),
+        bars: vec![("High".into(), 4.0), ("Low".into(), 10.0)],
+    };
+    let fills = |svg: &str| -> Vec<String> {
+        svg.split("fill=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        fills(&chart.to_svg_with_colors(&["#8b0000"])),
+        ["#8b0000", "#d62728"]
+    );
+    assert_eq!(
+        fills(&chart.to_svg_with_colors(&["#8b0000", "red\"/>"])),
+        ["#8b0000", "red&quot;/&gt;"]
+    );
+    assert_eq!(chart.to_svg_with_colors(&[]), chart.to_svg());
+}
+
+#[test]
 fn sparkline() {
     let svg = Sparkline {
         frame: frame("s").with_size(40, 12),

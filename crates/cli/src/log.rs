@@ -191,6 +191,12 @@ pub(crate) fn verify(data: &DataDir, json_out: bool) -> anyhow::Result<Outcome> 
                 "seconds": secs,
                 "damage": damage,
                 "unsealed": report.unsealed,
+                "pruned": report.pruned.iter().map(|r| json!({
+                    "first": r.first,
+                    "last": r.last,
+                    "audit_entry": r.audit_entry,
+                    "note": r.to_string(),
+                })).collect::<Vec<_>>(),
                 "cases": cases,
             })
         );
@@ -201,6 +207,9 @@ pub(crate) fn verify(data: &DataDir, json_out: bool) -> anyhow::Result<Outcome> 
         );
         for note in &report.unsealed {
             println!("note: {note}");
+        }
+        for range in &report.pruned {
+            println!("note: {range}");
         }
         if let Some(c) = &cases {
             if c.findings.is_empty() {

@@ -386,8 +386,23 @@ impl SearchIndex {
     /// A dotted path in the catch-all: the value as a lowercase string, or as the number
     /// or boolean it spells (JSON keeps their type).
     fn json(&self, path: &str, value: &Value, at: usize) -> Result<Box<dyn TQuery>, SearchError> {
-        let field = self.fields.event;
+        let field = self.fields.attrs;
         let base = || Term::from_field_json_path(field, path, false);
+        let leaf = path.rsplit('.').next().unwrap_or(path);
+        if !schema::searchable(leaf) {
+            // Unique ids and times are not in the catch-all: find the value in the full
+            // text of the raw record, where they are.
+            return match value {
+                Value::Term { text } | Value::Phrase { text } => self.text(text, at, false),
+                Value::Wildcard { pattern } => self.text(pattern, at, true),
+                Value::Range { .. } => Err(invalid(
+                    at,
+                    format!(
+                        "ranges work on time, number and IP fields; {path} is an id or time the index keeps only as text"
+                    ),
+                )),
+            };
+        }
         match value {
             Value::Term { text } | Value::Phrase { text } => {
                 let mut terms = Vec::new();

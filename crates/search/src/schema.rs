@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use evident_model::Event;
 use serde_json::{Map, Value};
 use tantivy::TantivyDocument;
+use tantivy::schema::OwnedValue;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, IpAddrOptions, JsonObjectOptions, NumericOptions,
     STORED, Schema, TextFieldIndexing, TextOptions,
@@ -37,7 +38,9 @@ pub(crate) enum Kind {
 }
 
 /// The index fields. Every typed field is also a fast field (sort, stats, timechart)
-/// except `raw` (full text) and `event` (the catch-all).
+/// except `raw` (full text), `event` (the whole event, stored for display, not indexed) and
+/// `attrs` (the catch-all: the event's leaves minus unique ids and times, indexed, not
+/// stored).
 #[derive(Clone, Debug)]
 pub(crate) struct Fields {
     pub time: Field,
@@ -59,6 +62,7 @@ pub(crate) struct Fields {
     pub dst_port: Field,
     pub raw: Field,
     pub event: Field,
+    pub attrs: Field,
 }
 
 /// Query names of the typed fields with their index field name and kind. Anything else
@@ -156,9 +160,10 @@ pub(crate) fn build() -> (Schema, Fields) {
                 )
                 .set_stored(),
         ),
-        event: b.add_json_field(
-            "event",
-            JsonObjectOptions::from(STORED).set_indexing_options(
+        event: b.add_json_field("event", JsonObjectOptions::from(STORED)),
+        attrs: b.add_json_field(
+            "attrs",
+            JsonObjectOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
                     .set_tokenizer(KEYWORD_TOKENIZER)
                     .set_index_option(IndexRecordOption::Basic),
@@ -241,14 +246,71 @@ pub(crate) fn document(
     if let Some(raw) = s("raw_data") {
         doc.add_text(f.raw, raw);
     }
-    let stored: Map<String, Value> = event
-        .as_map()
-        .iter()
-        .filter(|(k, _)| !NOT_STORED.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    doc.add_field_value(f.event, &tantivy::schema::OwnedValue::from(stored));
+    let map = event.as_map();
+    doc.add_field_value(
+        f.event,
+        &object(map, &|k| !NOT_STORED.contains(&k), &|_| true),
+    );
+    doc.add_field_value(
+        f.attrs,
+        &object(
+            map,
+            &|k| !NOT_STORED.contains(&k) && searchable(k),
+            &searchable,
+        ),
+    );
     doc
+}
+
+/// Whether a leaf named `key` goes into the catch-all index. Unique ids (`uid`,
+/// `*_uid`, `uuid`) and times (`time`, `*_time`, `*_dt`) are left out: nearly every
+/// event has new ones, and each new value is a term the index must build, which made
+/// indexing 3× slower. They stay findable: the full text of the raw record holds them,
+/// `time` is a typed field, and the stored event shows them.
+pub(crate) fn searchable(key: &str) -> bool {
+    !(key == "uid"
+        || key == "uuid"
+        || key.ends_with("_uid")
+        || key == "time"
+        || key.ends_with("_time")
+        || key.ends_with("_dt"))
+}
+
+/// The event's top-level object as tantivy's JSON value in one pass (no intermediate
+/// JSON copy): top-level keys kept by `top`, nested keys by `nested`.
+fn object(
+    map: &Map<String, Value>,
+    top: &dyn Fn(&str) -> bool,
+    nested: &dyn Fn(&str) -> bool,
+) -> OwnedValue {
+    OwnedValue::Object(
+        map.iter()
+            .filter(|(k, _)| top(k))
+            .map(|(k, v)| (k.clone(), owned(v, nested)))
+            .collect(),
+    )
+}
+
+fn owned(v: &Value, keep: &dyn Fn(&str) -> bool) -> OwnedValue {
+    match v {
+        Value::Null => OwnedValue::Null,
+        Value::Bool(b) => OwnedValue::Bool(*b),
+        // As tantivy converts JSON: i64 first, so `field:3` finds what it always found.
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => OwnedValue::I64(i),
+            (None, Some(u), _) => OwnedValue::U64(u),
+            (None, None, Some(f)) => OwnedValue::F64(f),
+            (None, None, None) => OwnedValue::Null,
+        },
+        Value::String(s) => OwnedValue::Str(s.clone()),
+        Value::Array(items) => OwnedValue::Array(items.iter().map(|i| owned(i, keep)).collect()),
+        Value::Object(m) => OwnedValue::Object(
+            m.iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, v)| (k.clone(), owned(v, keep)))
+                .collect(),
+        ),
+    }
 }
 
 /// An address as tantivy stores it (IPv4 mapped into IPv6).

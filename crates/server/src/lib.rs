@@ -20,6 +20,7 @@ mod cases_api;
 mod change_tickets;
 mod config;
 pub mod connectors;
+pub mod evidence;
 mod ingest;
 pub mod integrations;
 pub mod ir_plan;
@@ -90,6 +91,9 @@ pub enum Error {
     /// message already carries the file and the reason).
     #[error("server.tls: {0}")]
     Tls(tls::TlsError),
+    /// The evidence package could not be built.
+    #[error(transparent)]
+    Evidence(#[from] evident_evidence::EvidenceError),
 }
 
 /// An opened data directory: what every command and the server work with.

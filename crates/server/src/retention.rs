@@ -422,6 +422,9 @@ pub struct ArchivedMark {
     pub expires_at_ms: i64,
     /// Per source: entries and entry bytes in the segment.
     pub sources: BTreeMap<String, (u64, u64)>,
+    /// An S3 legal hold is set on the objects (a case's hold covers the segment).
+    #[serde(default)]
+    pub legal_hold: bool,
 }
 
 /// What one tick did.
@@ -492,6 +495,7 @@ impl RetentionEngine {
             }
         }
         let held = self.held_indices()?;
+        self.sync_legal_holds(&segments, &held).await?;
         for s in segments.iter().filter(|s| !s.active && !s.pruned) {
             let last = s.first + s.count - 1;
             let expires_at_ms = match self.mark(s.first) {
@@ -557,11 +561,54 @@ impl RetentionEngine {
             segment_bytes: m.segment_bytes,
             expires_at_ms,
             sources,
+            legal_hold: false,
         };
         let bytes = serde_json::to_vec_pretty(&mark).unwrap_or_default();
         write_durably(&self.mark_path(first), &bytes)?;
         tracing::info!(first = m.first, last = m.last, target = %mark.target, "segment archived");
         Ok(mark)
+    }
+
+    /// Sets (or clears) the S3 legal hold on archived objects as case holds cover (or stop
+    /// covering) their segment, so the bucket keeps held evidence past its retain-until too.
+    async fn sync_legal_holds(
+        &self,
+        segments: &[SegmentInfo],
+        held: &BTreeSet<u64>,
+    ) -> Result<(), RetentionError> {
+        let Some(ArchiveTarget::S3 {
+            client,
+            bucket,
+            prefix,
+            ..
+        }) = &self.target
+        else {
+            return Ok(());
+        };
+        for s in segments.iter().filter(|s| !s.active) {
+            let Some(mut mark) = self.mark(s.first) else {
+                continue;
+            };
+            let want = held.range(mark.first..=mark.last).next().is_some();
+            if want == mark.legal_hold {
+                continue;
+            }
+            for (name, version) in &mark.objects {
+                client
+                    .put_object_legal_hold(
+                        bucket,
+                        &format!("{prefix}{name}"),
+                        version.as_deref(),
+                        want,
+                    )
+                    .await?;
+            }
+            mark.legal_hold = want;
+            let bytes = serde_json::to_vec_pretty(&mark).unwrap_or_default();
+            write_durably(&self.mark_path(s.first), &bytes)?;
+            tracing::info!(first = mark.first, on = want, "archive legal hold changed");
+        }
+        Ok(())
     }
 
     /// When the last of `first..=last` expires (ms) and per-source entry counts and bytes.

@@ -738,4 +738,21 @@ async fn without_auth_oidc_the_routes_say_sso_is_not_configured() {
         )
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
+    // The sign-in page offers only the password form.
+    let page = s.get(&format!("{}/login", s.base), None).await;
+    assert!(!page.body.contains("/auth/oidc/login"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn the_sign_in_page_offers_sso_when_it_is_configured() {
+    let idp = Idp::start().await;
+    let s = server(Some(&idp)).await;
+    let page = s.get(&format!("{}/login?next=/alerts", s.base), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains(r#"<a id="sso" href="/auth/oidc/login?next=%2Falerts">"#),
+        "{}",
+        page.body
+    );
 }

@@ -228,6 +228,39 @@ async fn nothing_is_deleted_before_expiry_and_pruning_keeps_verify_clean() {
     .unwrap();
     n.node.ledger.check_rehydrated(&back).unwrap();
     assert_eq!(back.manifest.first, prunable[1]);
+
+    // Status: what is left locally, what is archived, what was pruned.
+    let st = engine.status().await.unwrap();
+    let kept = 1200 - (r.pruned.last().unwrap().last + 1);
+    let okta = st.sources.iter().find(|s| s.source == "okta").unwrap();
+    assert_eq!(okta.entries, kept);
+    assert_eq!((okta.hot_days, okta.total_days), (90, 400));
+    let oldest = T0_MS + (1200 - kept) as i64;
+    assert_eq!(okta.oldest_retained_ms, Some(oldest));
+    assert_eq!(okta.deletion_due_ms, Some(oldest + 400 * DAY_MS));
+    assert_eq!(
+        st.pruned,
+        r.pruned.iter().map(ToString::to_string).collect::<Vec<_>>()
+    );
+    let a = st.archive.unwrap();
+    assert_eq!(
+        (a.object_lock, a.segments_archived),
+        (false, closed.len() as u64)
+    );
+    assert!(st.policy_markdown.contains("| okta | 90 | 400 |"));
+}
+
+#[test]
+fn the_clock_status_is_sealed_as_an_audit_entry() {
+    let n = node("");
+    assert!(evident_server::system_events::record_clock_status(&n.node, T0_MS).unwrap());
+    let found = audits(&n, "clock.status");
+    assert_eq!(found.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&found[0].1.body).unwrap();
+    let now = evident_clock::clock_status().unwrap();
+    assert_eq!(body["synchronized"], now.synchronized);
+    assert_eq!(body["at_ms"], T0_MS);
+    assert!(body["max_error_us"].is_i64());
 }
 
 /// Opens case 1 for an alert whose events are entries `events`.
@@ -520,12 +553,41 @@ async fn s3_archive_is_locked_undeletable_and_rehydrates_to_the_trees_leaves() {
         format!("S3 DeleteObject s3://archive/{key}: HTTP 403 AccessDenied: Access Denied")
     );
 
-    // Legal hold on, read back.
-    client
-        .put_object_legal_hold("archive", &key, version.as_deref(), true)
-        .await
-        .unwrap();
-    assert!(client.get_object_legal_hold("archive", &key).await.unwrap());
+    // A case's legal hold covering the segment puts the objects under S3 legal hold, and
+    // its release lifts it.
+    assert!(!client.get_object_legal_hold("archive", &key).await.unwrap());
+    let case = case_with_alert(&n, &[first + 1]);
+    assert!(
+        n.node
+            .db
+            .place_legal_hold(case, T0_MS, "counsel", "matter 7", 0)
+            .unwrap()
+    );
+    engine.tick(T0_MS + DAY_MS).await.unwrap();
+    for name in SealedSegment::object_names(first) {
+        let k = format!("evident/{name}");
+        assert!(
+            client.get_object_legal_hold("archive", &k).await.unwrap(),
+            "{k}"
+        );
+    }
+    let other = format!("evident/{}", SealedSegment::object_names(closed[0])[0]);
+    assert!(
+        !client
+            .get_object_legal_hold("archive", &other)
+            .await
+            .unwrap()
+    );
+    assert!(engine.mark(first).unwrap().legal_hold);
+    assert!(
+        n.node
+            .db
+            .release_legal_hold(case, T0_MS, "counsel", 0)
+            .unwrap()
+    );
+    engine.tick(T0_MS + DAY_MS).await.unwrap();
+    assert!(!client.get_object_legal_hold("archive", &key).await.unwrap());
+    let mark = engine.mark(first).unwrap();
 
     // Rehydrate from the bucket and check against the tree.
     let verifier = n.node.data.signer().unwrap().verifier();

@@ -105,6 +105,12 @@ pub enum LoginRefused {
     /// Disabled account.
     #[error("account disabled")]
     Disabled,
+    /// Single sign-on for a name that belongs to a password account.
+    #[error("{username:?} is a password account in Evident; sign in with its password, or ask an admin to remove it before using single sign-on")]
+    LocalAccount {
+        /// The user name the identity provider asserted.
+        username: String,
+    },
 }
 
 /// Outcome of an authentication attempt: who, or why not.
@@ -478,6 +484,12 @@ impl StateDb {
         now_ms: i64,
     ) -> Result<LoginResult, StoreError> {
         let user = match self.user(username)? {
+            // Single sign-on never takes over a password account of the same name.
+            Some(u) if u.auth == AuthMethod::Local => {
+                return Ok(Err(LoginRefused::LocalAccount {
+                    username: username.to_owned(),
+                }));
+            }
             Some(u) => {
                 if u.role != role {
                     self.set_user_role(username, role)?
@@ -928,6 +940,27 @@ mod tests {
         let listed = db.api_tokens().unwrap();
         assert_eq!(listed[0].last_used_at_ms, Some(T0));
         assert_eq!(listed[0].revoked_at_ms, Some(T0 + 500));
+    }
+
+    #[test]
+    fn single_sign_on_creates_and_updates_sso_users_but_never_takes_over_a_password_account() {
+        let (_d, db) = db();
+        alice(&db);
+        assert_eq!(
+            db.sso_login("alice", Role::Admin, T0).unwrap(),
+            Err(LoginRefused::LocalAccount {
+                username: "alice".into()
+            })
+        );
+        let u = db.sso_login("bob@example.com", Role::Analyst, T0).unwrap().unwrap();
+        assert_eq!((u.auth, u.role, u.mfa), (AuthMethod::Oidc, Role::Analyst, true));
+        let u = db.sso_login("bob@example.com", Role::Admin, T0 + 1).unwrap().unwrap();
+        assert_eq!((u.role, u.last_login_ms), (Role::Admin, Some(T0 + 1)));
+        // An SSO account has no password to guess.
+        assert_eq!(
+            db.check_login("bob@example.com", "anything at all", None, T0).unwrap(),
+            Err(LoginRefused::BadCredentials)
+        );
     }
 
     #[test]

@@ -152,6 +152,8 @@ routes! {
     POST "/reviews/{id}/sign" => Page(P::SignReviews), Refusals;
     GET "/integrity" => Page(P::ReadHealth), Refusals;
     POST "/integrity/verify" => Page(P::ReadHealth), Always;
+    GET "/evidence" => Page(P::ExportEvidence), Refusals;
+    POST "/evidence" => Page(P::ExportEvidence), ByHandler;
 }
 
 /// The declaration for `method path`, if the route is declared.
@@ -426,7 +428,11 @@ pub(crate) async fn authorize(
     let record = match route.audited {
         Audited::Always => true,
         Audited::Refusals => false,
-        Audited::ByHandler => !response.status().is_success(),
+        // The handler's own trail records what happened; a refusal it answered is recorded
+        // here (a redirect after a form post is a success).
+        Audited::ByHandler => {
+            !(response.status().is_success() || response.status().is_redirection())
+        }
     };
     if record {
         let outcome = if response.status().is_success() || response.status().is_redirection() {

@@ -809,9 +809,9 @@ async fn start_session(
         Ok(Ok(Ok(started))) => Ok(started),
         Ok(Ok(Err(refused))) => Err(refuse(
             match refused {
-                LoginRefused::Disabled | LoginRefused::OutsideWindow { .. } => {
-                    StatusCode::FORBIDDEN
-                }
+                LoginRefused::Disabled
+                | LoginRefused::OutsideWindow { .. }
+                | LoginRefused::LocalAccount { .. } => StatusCode::FORBIDDEN,
                 _ => StatusCode::UNAUTHORIZED,
             },
             refused.to_string(),

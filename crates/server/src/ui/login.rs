@@ -21,8 +21,14 @@ pub(super) struct LoginQuery {
     next: Option<String>,
 }
 
-pub(super) async fn form(Query(q): Query<LoginQuery>) -> Response {
-    Html(login_page(&safe_next(q.next.as_deref()), "", None).into_string()).into_response()
+pub(super) async fn form(State(s): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    let page = login_page(&safe_next(q.next.as_deref()), "", None, sso(&s));
+    Html(page.into_string()).into_response()
+}
+
+/// Whether single sign-on is configured (the page then offers it).
+fn sso(s: &AppState) -> bool {
+    s.node.config.auth.oidc.is_some()
 }
 
 pub(super) async fn submit(
@@ -51,7 +57,7 @@ pub(super) async fn submit(
         }
         Err(LoginError::Refused(why)) => (
             StatusCode::UNAUTHORIZED,
-            Html(login_page(&next, &username, Some(&why.to_string())).into_string()),
+            Html(login_page(&next, &username, Some(&why.to_string()), sso(&s)).into_string()),
         )
             .into_response(),
         Err(LoginError::Internal) => (
@@ -61,6 +67,7 @@ pub(super) async fn submit(
                     &next,
                     &username,
                     Some("Evident could not check the sign-in; see the server log"),
+                    sso(&s),
                 )
                 .into_string(),
             ),
@@ -98,7 +105,11 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn login_page(next: &str, username: &str, error: Option<&str>) -> Markup {
+fn login_page(next: &str, username: &str, error: Option<&str>, sso: bool) -> Markup {
+    let sso_href = format!(
+        "/auth/oidc/login?next={}",
+        form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    );
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -127,6 +138,9 @@ fn login_page(next: &str, username: &str, error: Option<&str>) -> Markup {
                         input #totp name="totp" type="text" inputmode="numeric"
                             autocomplete="one-time-code" pattern="[0-9]{6}";
                         button type="submit" { "Sign in" }
+                    }
+                    @if sso {
+                        p.sso { a #sso href=(sso_href) { "Sign in with your company account (SSO)" } }
                     }
                 }
             }

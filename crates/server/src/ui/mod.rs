@@ -8,6 +8,7 @@
 mod alerts;
 mod case;
 mod controls;
+mod evidence;
 mod integrity;
 mod login;
 mod overview;
@@ -49,6 +50,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/reviews/{id}/sign", post(reviews::sign))
         .route("/integrity", get(integrity::page))
         .route("/integrity/verify", post(integrity::verify))
+        .route("/evidence", get(evidence::page).post(evidence::export))
         .route("/assets/evident.css", get(css))
         .route("/assets/favicon.svg", get(favicon))
 }
@@ -84,6 +86,7 @@ const NAV: &[(&str, &str, Permission)] = &[
     ("/controls", "Controls", Permission::ReadHealth),
     ("/reviews", "Reviews", Permission::ReadReviews),
     ("/integrity", "Integrity", Permission::ReadHealth),
+    ("/evidence", "Evidence", Permission::ExportEvidence),
 ];
 
 /// A whole page: header with navigation and the signed-in user, `main` with `body`.

@@ -82,8 +82,7 @@ pub(super) async fn page(
         .min_by_key(|r| r.review.due_at_ms);
     let healthy = o.sources.iter().filter(|r| !r.silent && !r.skewed).count();
     let slas = s.node.config.cases.slas().unwrap_or_default();
-    let breaches = o
-        .cases
+    let breaches = open
         .iter()
         .filter(|c| {
             slas.get(&c.severity)
@@ -106,7 +105,7 @@ pub(super) async fn page(
                 li { a href="/alerts" { strong { (open.len()) } " open cases" } }
                 li { strong { (closed) } " closed cases" }
                 li class=(if breaches > 0 { "warn" } else { "" }) {
-                    strong { (breaches) } " cases past an SLA"
+                    strong { (breaches) } " open cases past an SLA"
                 }
                 li class=(if silent + skewed > 0 { "warn" } else { "" }) {
                     a href="/sources" { strong { (healthy) } " of " (o.sources.len()) " sources healthy" }
@@ -244,6 +243,10 @@ fn mttr(cases: &[Case]) -> String {
             e.1 += 1;
         }
     }
+    let colors: Vec<&str> = sums
+        .keys()
+        .map(|rank| SEVERITIES.get(*rank).map_or("#7f7f7f", |s| s.1))
+        .collect();
     HBarChart {
         frame: Frame::new(
             "mttr",
@@ -259,7 +262,7 @@ fn mttr(cases: &[Case]) -> String {
             })
             .collect(),
     }
-    .to_svg()
+    .to_svg_with_colors(&colors)
 }
 
 fn by_stage(open: &[&Case]) -> String {
