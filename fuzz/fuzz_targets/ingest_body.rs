@@ -55,14 +55,25 @@ fuzz_target!(|data: &[u8]| {
     let lines = decoded.split(|&b| b == b'\n').count();
     let mut last = 0;
     for r in &split.records {
-        assert!(r.line >= 1 && r.line <= lines, "record line {} of {lines}", r.line);
+        assert!(
+            r.line >= 1 && r.line <= lines,
+            "record line {} of {lines}",
+            r.line
+        );
         assert!(r.line >= last, "records out of order");
         last = r.line;
         assert!(r.bytes.len() <= LIMITS.max_record_bytes);
-        assert!(contains(&decoded, r.bytes), "record bytes not from the body");
+        assert!(
+            contains(&decoded, r.bytes),
+            "record bytes not from the body"
+        );
     }
     for w in &split.warnings {
-        assert!(w.line >= 1 && w.line <= lines, "warning line {} of {lines}", w.line);
+        assert!(
+            w.line >= 1 && w.line <= lines,
+            "warning line {} of {lines}",
+            w.line
+        );
         assert!(!w.error.is_empty());
     }
     if framing == Framing::Lines {
@@ -70,6 +81,10 @@ fuzz_target!(|data: &[u8]| {
             .split(|&b| b == b'\n')
             .filter(|l| !l.iter().all(|b| b.is_ascii_whitespace()))
             .count();
-        assert_eq!(split.records.len(), non_empty, "a line that is not blank was dropped");
+        assert_eq!(
+            split.records.len(),
+            non_empty,
+            "a line that is not blank was dropped"
+        );
     }
 });

@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
     match parser.parse(record, &ctx) {
         Ok(events) => {
             for e in &events {
-                assert!(e.get("raw_data").is_some(), "{format:?}: event without raw_data");
+                assert!(
+                    e.get("raw_data").is_some(),
+                    "{format:?}: event without raw_data"
+                );
                 assert!(
                     e.get("metadata.evident.format").is_some() || format == Format::Auto,
                     "{format:?}: event without metadata.evident.format"

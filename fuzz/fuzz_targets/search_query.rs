@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => {
             let lines = text.split('\n').count();
             assert!(e.line >= 1 && e.line <= lines, "line {} of {lines}", e.line);
-            let line_len = text.split('\n').nth(e.line - 1).map_or(0, |l| l.chars().count());
+            let line_len = text
+                .split('\n')
+                .nth(e.line - 1)
+                .map_or(0, |l| l.chars().count());
             assert!(
                 e.column >= 1 && e.column <= line_len + 1,
                 "column {} of a {line_len}-char line",

@@ -126,7 +126,12 @@ fn now_ms() -> i64 {
 /// Records one console action in the audit trail without sealing it yet: `evident init`'s
 /// entries wait for the server's first housekeeping tick (or the next console change), so a
 /// fresh data directory's ledger starts empty.
-pub(crate) fn record(node: &Evident, actor: &str, action: &str, target: &str) -> anyhow::Result<()> {
+pub(crate) fn record(
+    node: &Evident,
+    actor: &str,
+    action: &str,
+    target: &str,
+) -> anyhow::Result<()> {
     record_blocking(
         &node.db,
         &AccessEvent {
@@ -180,10 +185,7 @@ pub(crate) fn user(node: &Evident, cmd: UserCommand, actor: &str) -> anyhow::Res
             access_until,
         } => {
             let window = match (access_from, access_until) {
-                (Some(f), Some(u)) => Some((
-                    day_start_ms(f),
-                    day_start_ms(u) + 86_400_000 - 1,
-                )),
+                (Some(f), Some(u)) => Some((day_start_ms(f), day_start_ms(u) + 86_400_000 - 1)),
                 (None, None) if role == Role::Auditor => anyhow::bail!(
                     "auditor accounts need an access window: --access-from and --access-until"
                 ),
@@ -270,13 +272,16 @@ pub(crate) fn token(node: &Evident, cmd: TokenCommand, actor: &str) -> anyhow::R
             role,
             expires_days,
         } => {
-            let expires = (expires_days > 0).then(|| now_ms() + i64::from(expires_days) * 86_400_000);
+            let expires =
+                (expires_days > 0).then(|| now_ms() + i64::from(expires_days) * 86_400_000);
             let token = node.db.create_api_token(&name, role, expires)?;
             audit(node, actor, "token create", &format!("{name} ({role})"))?;
             println!("{token}");
             let until = expires
                 .and_then(chrono::DateTime::from_timestamp_millis)
-                .map_or("never expires".into(), |t| format!("expires {}", t.format("%Y-%m-%d")));
+                .map_or("never expires".into(), |t| {
+                    format!("expires {}", t.format("%Y-%m-%d"))
+                });
             eprintln!(
                 "API token {name:?} ({role}, {until}) created. The line above is shown only once."
             );

@@ -105,8 +105,14 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
     );
 
     let normalizing = Instant::now();
+    // Indexed for search while it is normalized: two indexing threads work while the
+    // pipeline's threads detect.
+    let search = evident_server::search_api::open_index(&node.data)
+        .and_then(|i| i.writer(2, 256 * 1024 * 1024))
+        .context("opening the demo's search index")?;
     let mut pipeline = Pipeline::new(node.config.json_mappings.clone())
-        .with_detector(evident_server::detector_for(&node.config, &node.db)?);
+        .with_detector(evident_server::detector_for(&node.config, &node.db)?)
+        .with_search(Some(search));
     let entries = pipeline
         .catch_up(&node.ledger, &node.db)
         .context("normalizing the demo records")?;
@@ -115,6 +121,8 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
     evident_server::system_events::HealthWatch::default()
         .check(&node, chrono::Utc::now().timestamp_millis())?;
     let entries = entries + pipeline.catch_up(&node.ledger, &node.db)?;
+    // Commits the index and frees its writer for the server.
+    drop(pipeline);
     let report = source_report(&node, chrono::Utc::now().timestamp_millis())?;
     let events: u64 = report.iter().map(|r| r.events).sum();
     let failed: u64 = report.iter().map(|r| r.parse_errors).sum();

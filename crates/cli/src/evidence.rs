@@ -1,22 +1,20 @@
 //! `evident evidence export|verify`: the audit-period evidence package (DESIGN.md §11). The
 //! package itself is built by `evident-evidence`; this module gathers the sections other
-//! crates own (access list, retention policy, IR plan, rule catalogue, control mapping),
-//! shows progress, records the export in the audit trail, and maps outcomes to exit codes.
+//! crates own (gathered by `evident_server::evidence`, which the web UI's download uses
+//! too), shows progress, records the export in the audit trail, and maps outcomes to exit
+//! codes.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::Subcommand;
-use evident_evidence::{ExportRequest, KeySource, RuleInfo};
+use evident_evidence::{ExportRequest, KeySource};
+use evident_server::evidence::{EXPORT_ACTION, export_target, manifest_sha256, package_sections};
 use evident_server::{Evident, Pipeline};
 
 use crate::Outcome;
-
-/// The audit-trail kind of evidence exports.
-const EXPORT_AUDIT_KIND: &str = "evidence_export";
 
 /// `evident evidence …`
 #[derive(Subcommand)]
@@ -89,29 +87,9 @@ fn export(
             .context("sealing the audit trail")?;
         node.ledger.checkpoint().context("signing a checkpoint")?;
     }
-    let seed = match seed {
-        Some(s) => s,
-        // Unpredictable enough for a sample the auditor can redraw with their own seed.
-        None => {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-                ^ u64::from(std::process::id()).rotate_left(32)
-        }
-    };
+    let seed = seed.unwrap_or_else(evident_server::evidence::default_seed);
     let signer = node.data.signer().context("reading the log key")?;
-    let sources: Vec<String> = node
-        .db
-        .sources()?
-        .iter()
-        .map(|s| s.name.to_string())
-        .collect();
-    let mut source_criteria = BTreeMap::new();
-    for s in node.db.sources()? {
-        let name = s.name.to_string();
-        let criteria = evident_server::criteria_for(&node.config, &name, s.format);
-        source_criteria.insert(name, criteria);
-    }
+    let sections = package_sections(node)?;
     let request = ExportRequest {
         ledger: &node.ledger,
         signer: &signer,
@@ -122,14 +100,11 @@ fn export(
         zip,
         seed,
         generated_at_ms: chrono::Utc::now().timestamp_millis(),
-        source_criteria,
-        rules: builtin_rules(),
-        access_csv: access_csv(node)?,
-        retention_markdown: evident_server::retention::policy_markdown(
-            &node.config.retention,
-            &sources,
-        ),
-        ir_plan_markdown: evident_server::ir_plan::render(node)?,
+        source_criteria: sections.source_criteria,
+        rules: sections.rules,
+        access_csv: sections.access_csv,
+        retention_markdown: sections.retention_markdown,
+        ir_plan_markdown: sections.ir_plan_markdown,
     };
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(1);
@@ -151,21 +126,16 @@ fn export(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    if !node.ledger.is_read_only() {
-        let body = serde_json::json!({
-            "at_ms": chrono::Utc::now().timestamp_millis(),
-            "actor": actor,
-            "action": "evidence_export",
-            "from": from.to_string(),
-            "to": to.to_string(),
-            "out": out.display().to_string(),
-            "seed": seed,
-            "files": summary.files,
-        });
-        node.db
-            .record_audit(EXPORT_AUDIT_KIND, 1, &body.to_string(), node.ledger.size())?;
-        evident_server::audit::seal_audit_trail(&node.ledger, &node.db)?;
-    }
+    let sha = manifest_sha256(&summary.dir)
+        .with_context(|| format!("reading {}/MANIFEST.json", summary.dir.display()))?;
+    // One access entry (the rule pack's `evident_access_export_by_non_admin` reads it); beside
+    // a running server (read-only ledger) the server seals it within a second.
+    crate::access::audit(
+        node,
+        actor,
+        EXPORT_ACTION,
+        &export_target(from, to, seed, &sha),
+    )?;
     println!(
         "{}: {} files, {} bytes; {} alerts, {} cases, sample of {} (seed {seed}); {} entry proofs; checkpoints {} → {}",
         summary.dir.display(),
@@ -232,37 +202,60 @@ fn verify(package: &Path, key: Option<&str>, json: bool) -> anyhow::Result<Outco
     })
 }
 
-/// Who can reach the log system (users, API tokens, each source's write-only ingest
-/// credential): the access module's ACL export, so the package and `evident access export`
-/// agree.
-fn access_csv(node: &Evident) -> anyhow::Result<String> {
-    Ok(evident_server::auth::users_api::access_list(&node.db)?.to_csv())
-}
+#[cfg(test)]
+mod tests {
+    use evident_model::Event;
+    use evident_server::DataDir;
 
-/// The built-in rule pack's id, title, level and `tsc.*` tags, read from the rule files'
-/// top-level keys (no full Sigma parse needed for a catalogue).
-fn builtin_rules() -> Vec<RuleInfo> {
-    let mut out = Vec::new();
-    for (_, text) in evident_detect::builtin_files(false) {
-        for doc in text.split("\n---") {
-            let top = |key: &str| {
-                doc.lines()
-                    .find_map(|l| l.strip_prefix(key))
-                    .map(|v| v.trim().trim_matches(['\'', '"']).to_string())
-            };
-            let Some(title) = top("title:") else { continue };
-            let tsc = doc
-                .lines()
-                .filter_map(|l| l.trim().strip_prefix("- tsc."))
-                .map(|t| t.trim().replace('_', ".").to_ascii_uppercase())
-                .collect();
-            out.push(RuleInfo {
-                id: top("id:").unwrap_or_else(|| title.clone()),
-                title,
-                level: top("level:").unwrap_or_default(),
-                tsc,
-            });
-        }
+    use super::*;
+
+    /// The access entries recording evidence exports.
+    fn exports(node: &Evident) -> Vec<(Event, Option<u64>)> {
+        node.db
+            .audit_rows(evident_server::auth::access_log::ACCESS_AUDIT_KIND, None)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                (
+                    serde_json::from_str::<Event>(&r.body).unwrap(),
+                    r.ledger_index,
+                )
+            })
+            .filter(|(e, _)| e.get_str("evident.access.action") == Some(EXPORT_ACTION))
+            .collect()
     }
-    out
+
+    #[test]
+    fn an_export_beside_a_running_server_is_recorded_for_the_server_to_seal() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path().join("data"));
+        data.init("evident.test/cli-evidence").unwrap();
+        // The "server" holds the ledger; the CLI opens it read-only beside it.
+        let server = Evident::open(&data).unwrap();
+        server.ledger.checkpoint().unwrap();
+        let cli = Evident::open_read_only(&data).unwrap();
+        assert!(cli.ledger.is_read_only());
+        let day = chrono::Utc::now().date_naive();
+        let out = dir.path().join("pkg");
+        let outcome = export(&cli, day, day, out.clone(), false, Some(9), "cli:tester").unwrap();
+        assert!(matches!(outcome, Outcome::Clean));
+
+        let recorded = exports(&server);
+        assert_eq!(recorded.len(), 1);
+        let (e, index) = &recorded[0];
+        assert_eq!(e.get_str("actor.user.name"), Some("cli:tester"));
+        assert_eq!(e.get_str("evident.actor.role"), Some("admin"));
+        assert_eq!(e.get_str("evident.access.outcome"), Some("success"));
+        let sha = manifest_sha256(&out).unwrap();
+        assert_eq!(
+            e.get_str("evident.access.target"),
+            Some(format!("{day}..{day} seed 9 manifest sha256:{sha}").as_str())
+        );
+        assert_eq!(*index, None);
+        // The server's housekeeping seals it.
+        evident_server::audit::seal_audit_trail(&server.ledger, &server.db).unwrap();
+        let sealed = exports(&server);
+        assert_eq!(sealed.len(), 1);
+        assert!(sealed[0].1.is_some(), "{:?}", sealed[0].1);
+    }
 }

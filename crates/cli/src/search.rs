@@ -35,6 +35,13 @@ pub(crate) fn search(node: &Evident, args: SearchArgs<'_>) -> anyhow::Result<Out
         Some(t) => time_arg("--from", t, now_ms)?,
         None => to_ms - DEFAULT_WINDOW_MS,
     };
+    // Searching log data is audited (DESIGN.md §1.3), the window with the query.
+    crate::access::record(
+        node,
+        &crate::cli_actor(),
+        "search",
+        &format!("{} from {from_ms} to {to_ms}", args.query),
+    )?;
     catch_up(node)?;
     let index = open_index(&node.data).context("opening the search index")?;
     let result = index

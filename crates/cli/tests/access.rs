@@ -61,7 +61,15 @@ fn init_creates_the_first_admin_and_console_changes_are_sealed_audit_entries() {
     );
     let token = run(
         &data,
-        &["token", "create", "ci", "--role", "reviewer", "--expires-days", "0"],
+        &[
+            "token",
+            "create",
+            "ci",
+            "--role",
+            "reviewer",
+            "--expires-days",
+            "0",
+        ],
     );
     token.expect_code(0);
     assert!(token.stdout.starts_with("evd_"));
@@ -69,16 +77,20 @@ fn init_creates_the_first_admin_and_console_changes_are_sealed_audit_entries() {
 
     let csv = run(&data, &["access", "export", "--format", "csv"]);
     csv.expect_code(0);
-    let rows: Vec<Vec<&str>> = csv
-        .stdout
-        .lines()
-        .map(|l| l.split(',').collect())
-        .collect();
+    let rows: Vec<Vec<&str>> = csv.stdout.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(
         rows[0],
         [
-            "kind", "name", "role", "auth", "mfa", "created", "last_used", "expires",
-            "access_window", "state"
+            "kind",
+            "name",
+            "role",
+            "auth",
+            "mfa",
+            "created",
+            "last_used",
+            "expires",
+            "access_window",
+            "state"
         ]
     );
     let summary: Vec<String> = rows[1..]
@@ -122,6 +134,12 @@ fn the_permission_matrix_prints_as_markdown() {
     run(&data, &["init", "--origin", ORIGIN]).expect_code(0);
     let m = run(&data, &["access", "matrix"]);
     m.expect_code(0);
-    assert_eq!(m.stdout.lines().next(), Some("| permission | admin | analyst | reviewer | auditor |"));
-    assert!(m.stdout.contains("| `export_evidence` | yes | — | — | yes |"));
+    assert_eq!(
+        m.stdout.lines().next(),
+        Some("| permission | admin | analyst | reviewer | auditor |")
+    );
+    assert!(
+        m.stdout
+            .contains("| `export_evidence` | yes | — | — | yes |")
+    );
 }

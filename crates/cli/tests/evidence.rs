@@ -112,7 +112,7 @@ fn export_then_verify_with_the_given_key_and_name_a_changed_file() {
     assert_eq!(
         trail
             .lines()
-            .filter(|l| l.contains(",evidence_export,"))
+            .filter(|l| l.contains(",access,") && l.contains(",evidence export,success,"))
             .count(),
         1,
         "{trail}"

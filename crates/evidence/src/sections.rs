@@ -419,16 +419,30 @@ fn access(
         "access/access-list.csv".into(),
         request.access_csv.clone().into_bytes(),
     );
-    let mut log = String::from("audit_row,kind,subject,seq,at,actor,ledger_index\n");
+    let mut log =
+        String::from("audit_row,kind,subject,seq,at,actor,action,outcome,target,ledger_index\n");
     for r in request.db.all_audit_rows()? {
         let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
-        let Some(at) = body.get("at_ms").and_then(|v| v.as_i64()) else {
+        // Trail rows carry `at_ms`; access entries are OCSF events with `time`.
+        let Some(at) = body
+            .get("at_ms")
+            .or_else(|| body.get("time"))
+            .and_then(|v| v.as_i64())
+        else {
             continue;
         };
         if at < period.start_ms || at >= period.end_ms {
             continue;
         }
-        let actor = body.get("actor").and_then(|v| v.as_str()).unwrap_or("");
+        let access = &body["evident"]["access"];
+        let actor = body["actor"]
+            .as_str()
+            .or_else(|| body["actor"]["user"]["name"].as_str())
+            .unwrap_or("");
+        let action = access["action"]
+            .as_str()
+            .or_else(|| body["change"]["type"].as_str())
+            .unwrap_or("");
         log.push_str(&row(&[
             &r.id.to_string(),
             &r.kind,
@@ -436,6 +450,9 @@ fn access(
             &r.seq.to_string(),
             &time(at),
             actor,
+            action,
+            access["outcome"].as_str().unwrap_or(""),
+            access["target"].as_str().unwrap_or(""),
             &r.ledger_index.map(|i| i.to_string()).unwrap_or_default(),
         ]));
     }

@@ -94,7 +94,11 @@ fn a_full_disk_refuses_appends_cleanly_and_loses_nothing_acknowledged() {
             "unclear error: {f}"
         );
     }
-    assert_eq!(ledger.size(), acked.len() as u64, "a failed append changed the size");
+    assert_eq!(
+        ledger.size(),
+        acked.len() as u64,
+        "a failed append changed the size"
+    );
 
     // Space returns: appends and checkpoints work again, in the same ledger object.
     disk.grow("64m");

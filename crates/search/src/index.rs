@@ -3,6 +3,7 @@
 
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use evident_model::Event;
 use tantivy::collector::Count;
@@ -12,6 +13,9 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Ta
 
 use crate::SearchError;
 use crate::schema::{self, Fields};
+
+/// Least time between two commits made by [`SearchWriter::advance`].
+pub const COMMIT_INTERVAL: Duration = Duration::from_secs(2);
 
 /// An opened search index: the reader side. Any number of processes may read it; one
 /// at a time writes it through [`SearchIndex::writer`].
@@ -93,6 +97,8 @@ impl SearchIndex {
         Ok(SearchWriter {
             path: self.path.clone(),
             committed: self.indexed_through()?,
+            fed: self.indexed_through()?,
+            last_commit: Instant::now(),
             writer,
             fields: self.fields.clone(),
             pending: 0,
@@ -114,8 +120,13 @@ pub struct SearchWriter {
     path: PathBuf,
     writer: IndexWriter,
     fields: Fields,
-    /// Ledger entries below this are committed; `add` skips them (no duplicates).
+    /// Ledger entries below this are committed.
     committed: u64,
+    /// Ledger entries below this are added (committed or pending); `add` skips them (no
+    /// duplicates).
+    fed: u64,
+    /// When the last commit was (commits are costly: [`SearchWriter::advance`] spaces them).
+    last_commit: Instant,
     /// Documents added since the last commit.
     pending: u64,
 }
@@ -131,6 +142,33 @@ impl SearchWriter {
         self.pending
     }
 
+    /// Ledger entries below this index are added (committed, or pending the next commit).
+    pub fn fed_through(&self) -> u64 {
+        self.fed
+    }
+
+    /// Records that every event of ledger entries below `through` is added, and commits
+    /// when the last commit is [`COMMIT_INTERVAL`] old: a commit writes segment files and
+    /// fsyncs, and a commit per pipeline batch made many small segments to merge. What is
+    /// pending is lost in a crash and re-added from the ledger (the commit payload says
+    /// from where). Returns whether it committed.
+    pub fn advance(&mut self, through: u64) -> Result<bool, SearchError> {
+        self.fed = self.fed.max(through);
+        if self.fed > self.committed && self.last_commit.elapsed() >= COMMIT_INTERVAL {
+            self.commit(self.fed)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Commits what is pending now (the pipeline is idle, or about to stop).
+    pub fn flush(&mut self) -> Result<(), SearchError> {
+        if self.fed > self.committed || self.pending > 0 {
+            self.commit(self.fed)?;
+        }
+        Ok(())
+    }
+
     /// Adds one event of ledger entry `ledger_index`; returns `false` (and adds nothing)
     /// when that entry is already committed, so replaying a range never duplicates.
     pub fn add(
@@ -139,7 +177,7 @@ impl SearchWriter {
         source: &str,
         event: &Event,
     ) -> Result<bool, SearchError> {
-        if ledger_index < self.committed {
+        if ledger_index < self.fed {
             return Ok(false);
         }
         let doc: TantivyDocument = schema::document(&self.fields, ledger_index, source, event);
@@ -166,13 +204,16 @@ impl SearchWriter {
         prepared.set_payload(&payload(through));
         prepared.commit().map_err(err)?;
         self.committed = through;
+        self.fed = self.fed.max(through);
         self.pending = 0;
+        self.last_commit = Instant::now();
         Ok(())
     }
 
     /// Drops what was added since the last commit (after a failed batch).
     pub fn rollback(&mut self) -> Result<(), SearchError> {
         self.writer.rollback().map_err(|e| self.err(e))?;
+        self.fed = self.committed;
         self.pending = 0;
         Ok(())
     }
@@ -211,7 +252,8 @@ impl SearchWriter {
         self.writer
             .delete_query(Box::new(query))
             .map_err(|e| self.err(e))?;
-        let through = self.committed;
+        // Pending documents are all below `fed`: they become durable with the deletion.
+        let through = self.fed;
         self.commit(through)?;
         tracing::info!(
             source,
@@ -228,6 +270,7 @@ impl SearchWriter {
             .delete_all_documents()
             .map_err(|e| self.err(e))?;
         self.committed = 0;
+        self.fed = 0;
         self.commit(0)
     }
 

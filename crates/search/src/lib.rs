@@ -34,7 +34,7 @@ mod schema;
 use std::path::PathBuf;
 
 pub use exec::{Hit, SearchResult, Table, TimeBucket, Timechart};
-pub use index::{SearchIndex, SearchWriter};
+pub use index::{COMMIT_INTERVAL, SearchIndex, SearchWriter};
 pub use query::{Expr, Pipe, Query, QueryError, Value, parse, parse_span};
 
 /// Most hits one search returns (`limit` and `| head` are capped here).

@@ -13,10 +13,12 @@ use tantivy::schema::{
     STORED, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
+    LowerCaser, RawTokenizer, RemoveLongFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
+    TokenizerManager,
 };
 
-/// Tokenizer of full text (`raw`): words of letters and digits, lowercased.
+/// Tokenizer of full text (`raw`): words of letters and digits, lowercased; a JSON
+/// record's keys are left out ([`RecordTokenizer`]).
 pub(crate) const TEXT_TOKENIZER: &str = "evident_text";
 /// Tokenizer of keyword fields and the catch-all: the whole value, lowercased, so
 /// `user:Alice` finds `alice`.
@@ -186,7 +188,7 @@ pub(crate) fn register_tokenizers(manager: &TokenizerManager) {
 
 /// The full-text analyzer, also used to cut query words the way documents were cut.
 pub(crate) fn text_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
+    TextAnalyzer::builder(RecordTokenizer)
         .filter(RemoveLongFilter::limit(100))
         .filter(LowerCaser)
         .build()
@@ -331,5 +333,138 @@ pub(crate) fn show_ip(ip: Ipv6Addr) -> String {
     match ip.to_ipv4_mapped() {
         Some(v4) => v4.to_string(),
         None => ip.to_string(),
+    }
+}
+
+/// Cuts text into words of letters and digits. When the text is a JSON object (a raw
+/// record from most sources) the object keys are skipped: they repeat in every record of
+/// a source, so as search terms they match everything, and they were a third of the words
+/// the index had to write. Their values are found through the catch-all field instead
+/// (`actor.user.name:alice`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RecordTokenizer;
+
+/// The words [`RecordTokenizer`] found in one text.
+pub(crate) struct RecordTokenStream<'a> {
+    text: &'a str,
+    spans: std::vec::IntoIter<(usize, usize)>,
+    token: Token,
+}
+
+impl Tokenizer for RecordTokenizer {
+    type TokenStream<'a> = RecordTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> RecordTokenStream<'a> {
+        RecordTokenStream {
+            text,
+            spans: word_spans(text).into_iter(),
+            token: Token::default(),
+        }
+    }
+}
+
+impl TokenStream for RecordTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        let Some((from, to)) = self.spans.next() else {
+            return false;
+        };
+        self.token.text.clear();
+        self.token.text.push_str(&self.text[from..to]);
+        self.token.offset_from = from;
+        self.token.offset_to = to;
+        self.token.position = self.token.position.wrapping_add(1);
+        true
+    }
+
+    fn token(&self) -> &Token {
+        &self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+/// Byte spans of the words of `text`, JSON object keys left out.
+pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    if !text.trim_start().starts_with('{') {
+        words(text, 0, text.len(), &mut out);
+        return out;
+    }
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let Some(quote) = bytes[at..].iter().position(|&b| b == b'"').map(|q| at + q) else {
+            words(text, at, text.len(), &mut out);
+            break;
+        };
+        words(text, at, quote, &mut out);
+        // The string's closing quote (skipping escaped characters).
+        let mut end = quote + 1;
+        while end < bytes.len() && bytes[end] != b'"' {
+            end += if bytes[end] == b'\\' { 2 } else { 1 };
+        }
+        let end = end.min(bytes.len());
+        let after = bytes[(end + 1).min(bytes.len())..]
+            .iter()
+            .find(|b| !b.is_ascii_whitespace());
+        if after != Some(&b':') {
+            words(text, quote + 1, end, &mut out);
+        }
+        at = end + 1;
+    }
+    out
+}
+
+/// Appends the spans of the runs of letters and digits in `text[from..to]`.
+fn words(text: &str, from: usize, to: usize, out: &mut Vec<(usize, usize)>) {
+    let Some(part) = text.get(from..to) else {
+        return;
+    };
+    let mut start = None;
+    for (i, c) in part.char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((from + s, from + i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((from + s, to));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::word_spans;
+
+    fn words(text: &str) -> Vec<&str> {
+        word_spans(text)
+            .into_iter()
+            .map(|(a, b)| &text[a..b])
+            .collect()
+    }
+
+    #[test]
+    fn json_keys_are_not_words() {
+        assert_eq!(
+            words(r#"{"displayName": "User 12", "n":64496, "a\"b":"x\"y", "t":[ "é1" ]}"#),
+            vec!["User", "12", "64496", "x", "y", "é1"]
+        );
+    }
+
+    #[test]
+    fn other_text_is_cut_at_non_alphanumerics() {
+        assert_eq!(
+            words("Failed password for bob from 10.0.0.5"),
+            vec![
+                "Failed", "password", "for", "bob", "from", "10", "0", "0", "5"
+            ]
+        );
+        assert_eq!(words(r#"{"unterminated"#), vec!["unterminated"]);
     }
 }

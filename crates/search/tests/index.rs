@@ -469,3 +469,75 @@ fn delete_before_removes_one_sources_old_events() {
     assert_eq!(count(&index, "*"), 0);
     assert_eq!(index.indexed_through().unwrap(), 0);
 }
+
+#[test]
+fn commits_are_spaced_in_time_and_fed_entries_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = events();
+    let index = SearchIndex::open(dir.path()).unwrap();
+    let mut w = index.writer(1, 20_000_000).unwrap();
+    let add = |w: &mut evident_search::SearchWriter, range: std::ops::Range<usize>| {
+        all[range]
+            .iter()
+            .map(|(i, s, e)| w.add(*i, s, e).unwrap())
+            .collect::<Vec<bool>>()
+    };
+    assert_eq!(add(&mut w, 0..6), vec![true; 6]);
+    // The writer was just opened (a commit's worth of time has not passed): no commit yet.
+    assert!(!w.advance(6).unwrap());
+    assert_eq!(
+        (w.fed_through(), w.indexed_through(), w.pending()),
+        (6, 0, 6)
+    );
+    assert_eq!(count(&index, "*"), 0);
+    // Replaying what was fed adds nothing.
+    assert_eq!(add(&mut w, 0..6), vec![false; 6]);
+    // The idle pipeline flushes.
+    w.flush().unwrap();
+    assert_eq!(index.indexed_through().unwrap(), 6);
+    assert_eq!(count(&index, "*"), 6);
+    // Once the interval has passed, advancing commits.
+    assert_eq!(add(&mut w, 6..9), vec![true; 3]);
+    std::thread::sleep(evident_search::COMMIT_INTERVAL);
+    assert!(w.advance(9).unwrap());
+    assert_eq!(index.indexed_through().unwrap(), 9);
+    // A failed batch is rolled back to the committed mark and fed again.
+    assert_eq!(add(&mut w, 9..12), vec![true; 3]);
+    w.rollback().unwrap();
+    assert_eq!(w.fed_through(), 9);
+    assert_eq!(add(&mut w, 9..12), vec![true; 3]);
+    assert!(!w.advance(12).unwrap());
+    w.flush().unwrap();
+    assert_eq!(count(&index, "*"), 12);
+    assert_eq!(index.indexed_through().unwrap(), 12);
+}
+
+#[test]
+fn ids_are_found_in_the_raw_text_and_json_keys_are_not_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open(dir.path()).unwrap();
+    let mut w = index.writer(1, 20_000_000).unwrap();
+    let mut e = Event::new(Class::Authentication, 1, T0);
+    e.set("metadata.uid", "9f1c-77ab");
+    e.set("actor.session.uid", "S42x");
+    e.set("api.operation", "Login");
+    e.set(
+        "raw_data",
+        r#"{"displayName":"Bob Lee","uuid":"9f1c-77ab","session":{"id":"S42x"}}"#,
+    );
+    w.add(0, "okta", &e).unwrap();
+    w.commit(1).unwrap();
+    assert_eq!(count(&index, "metadata.uid:9f1c-77ab"), 1);
+    assert_eq!(count(&index, "metadata.uid:9f1c-0000"), 0);
+    assert_eq!(count(&index, "actor.session.uid:s42x"), 1);
+    assert_eq!(count(&index, "api.operation:login"), 1);
+    assert_eq!(count(&index, "\"bob lee\""), 1);
+    assert_eq!(count(&index, "displayname"), 0);
+    assert_eq!(count(&index, "session"), 0);
+    // The stored event still shows every attribute.
+    let hit = &index.search("*", T0, T0 + H, 1).unwrap().hits[0];
+    let event = hit.event.as_ref().unwrap();
+    assert_eq!(event["metadata"]["uid"], json!("9f1c-77ab"));
+    assert_eq!(event["actor"]["session"]["uid"], json!("S42x"));
+    assert_eq!(event.get("raw_data"), None);
+}

@@ -246,9 +246,17 @@ pub async fn serve(
         let mut pipeline = Pipeline::new(pipeline_node.config.json_mappings.clone())
             .with_detector(detector)
             .with_search(search_api::writer_for(&pipeline_node));
+        let mut hot_expired: Option<std::time::Instant> = None;
         loop {
             let n = pipeline_node.clone();
+            let expire = hot_expired.is_none_or(|t| t.elapsed() >= search_api::HOT_EXPIRY_EVERY);
+            if expire {
+                hot_expired = Some(std::time::Instant::now());
+            }
             let step = tokio::task::spawn_blocking(move || {
+                if expire {
+                    search_api::expire_hot(&mut pipeline, &n, cases_api::now_ms());
+                }
                 let processed = pipeline.run_once(&n.ledger, &n.db, PIPELINE_BATCH);
                 // Every alert gets a case, as soon as detection stored it.
                 if let Err(e) = cases::open_cases_for_alerts(&n.ledger, &n.db) {

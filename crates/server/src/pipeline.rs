@@ -57,6 +57,36 @@ impl Pipeline {
         self
     }
 
+    /// Commits what the search writer holds (its commits are spaced in time): called when
+    /// the pipeline is idle and before the pipeline is dropped. A failure is logged; the
+    /// gap is re-indexed from the ledger.
+    pub fn flush_search(&mut self) {
+        if let Some(w) = self.search.as_mut()
+            && let Err(e) = w.flush()
+        {
+            tracing::error!(error = %e, "search index commit failed");
+        }
+    }
+
+    /// Retention's hot tier: deletes from the search index each `(source, cutoff_ms)`'s
+    /// events older than the cutoff ([`crate::retention::hot_cutoffs`]); the ledger keeps
+    /// them. The pipeline owns the index writer, so retention asks through it. Returns the
+    /// events deleted (0 when this pipeline does not write the index).
+    pub fn expire_search(
+        &mut self,
+        index: &evident_search::SearchIndex,
+        cutoffs: &[(String, i64)],
+    ) -> Result<u64, evident_search::SearchError> {
+        let Some(w) = self.search.as_mut() else {
+            return Ok(0);
+        };
+        let mut deleted = 0;
+        for (source, cutoff_ms) in cutoffs {
+            deleted += w.delete_before(index, source, *cutoff_ms)?;
+        }
+        Ok(deleted)
+    }
+
     /// The detector, for its counters.
     pub fn detector(&self) -> Option<&Detector> {
         self.detector.as_ref()
@@ -72,6 +102,12 @@ impl Pipeline {
         let to = ledger.size().min(from.saturating_add(max));
         let now_ms = (evident_ledger::now_ns() / 1_000_000) as i64;
         if from >= to {
+            // Idle: index what a pipeline without the index processed, commit the rest.
+            if let Some(w) = self.search.as_mut() {
+                let none = std::iter::empty();
+                crate::search_api::feed(w, ledger, db, &self.json_mappings, (from, from), none);
+            }
+            self.flush_search();
             // Rules waiting for late change tickets may decide now.
             if let Some(d) = self.detector.as_mut() {
                 self.ticket_seq = learn_tickets(d, db, self.ticket_seq)?;

@@ -92,8 +92,8 @@ pub fn index_range(
         .collect();
     let mut parsers: HashMap<String, Parser> = HashMap::new();
     let mut added = 0;
-    while writer.indexed_through() < to {
-        let from = writer.indexed_through();
+    while writer.fed_through() < to {
+        let from = writer.fed_through();
         let end = to.min(from.saturating_add(PIPELINE_BATCH));
         let mut failed = None;
         ledger.for_each_entry(from, end, |index, bytes| {
@@ -150,7 +150,8 @@ pub fn index_range(
 }
 
 /// The pipeline's hook: indexes the events it parsed from entries `[from, to)` (after
-/// filling any gap below `from` from the ledger) and commits through `to`. Search is a
+/// filling any gap below `from` from the ledger) and commits through `to` at most every
+/// [`evident_search::COMMIT_INTERVAL`] (the pipeline flushes when idle). Search is a
 /// projection: a failure is logged and leaves a gap the next batch fills, it never stops
 /// the pipeline.
 pub(crate) fn feed<'a>(
@@ -162,8 +163,8 @@ pub(crate) fn feed<'a>(
     events: impl Iterator<Item = (u64, &'a str, &'a Event)>,
 ) {
     let run = || -> Result<(), Error> {
-        if writer.indexed_through() < from {
-            let behind = from - writer.indexed_through();
+        if writer.fed_through() < from {
+            let behind = from - writer.fed_through();
             tracing::info!(
                 behind,
                 "search index is behind the pipeline; re-indexing the gap from the ledger"
@@ -173,9 +174,7 @@ pub(crate) fn feed<'a>(
         for (index, source, e) in events {
             writer.add(index, source, e)?;
         }
-        if to > writer.indexed_through() {
-            writer.commit(to)?;
-        }
+        writer.advance(to)?;
         Ok(())
     };
     if let Err(e) = run() {
@@ -343,4 +342,28 @@ async fn entry(State(s): State<AppState>, Path(index): Path<u64>) -> Result<Resp
     .await
     .map_err(|e| internal(&e.to_string()))??;
     Ok(Json(doc).into_response())
+}
+
+/// How often the server's pipeline deletes events past their source's hot days from the
+/// index.
+pub const HOT_EXPIRY_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Retention's hot tier, run by the server's pipeline loop (it owns the index writer):
+/// deletes each source's events older than its hot days ([`crate::retention::hot_cutoffs`])
+/// from the index. Failures are logged; the next run retries.
+pub fn expire_hot(pipeline: &mut crate::Pipeline, node: &crate::Evident, now_ms: i64) -> u64 {
+    let mut run = || -> Result<u64, String> {
+        let cutoffs = crate::retention::hot_cutoffs(node, now_ms).map_err(|e| e.to_string())?;
+        let index = open_index(&node.data).map_err(|e| e.to_string())?;
+        pipeline
+            .expire_search(&index, &cutoffs)
+            .map_err(|e| e.to_string())
+    };
+    match run() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e, "search index: deleting events past their hot days failed");
+            0
+        }
+    }
 }

@@ -189,13 +189,21 @@ async fn every_route_allows_exactly_the_roles_the_matrix_gives_it() {
                     route.method
                 );
             } else {
-                assert_eq!(status, StatusCode::FORBIDDEN, "{} {path} as {role}", route.method);
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{} {path} as {role}",
+                    route.method
+                );
                 assert_eq!(body["error"]["code"], "forbidden");
             }
             checked += 1;
         }
     }
-    assert!(checked >= 4 * 25, "walked only {checked} route × role pairs");
+    assert!(
+        checked >= 4 * 25,
+        "walked only {checked} route × role pairs"
+    );
 }
 
 #[tokio::test]
@@ -235,7 +243,11 @@ async fn expired_and_revoked_tokens_are_refused_with_the_reason() {
         .db
         .create_api_token("old", Role::Admin, Some(now - 1000))
         .unwrap();
-    let revoked = f.node.db.create_api_token("gone", Role::Admin, None).unwrap();
+    let revoked = f
+        .node
+        .db
+        .create_api_token("gone", Role::Admin, None)
+        .unwrap();
     f.node.db.revoke_api_token("gone", now).unwrap();
     let (status, _, body) = f
         .send(request(&Method::GET, "/api/v1/sources", Some(&expired)))
@@ -325,7 +337,10 @@ async fn login_issues_a_new_session_so_a_planted_one_is_never_promoted() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _, me) = f.send(whoami(&cookie)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((me["user"].as_str(), me["role"].as_str()), (Some("analyst"), Some("analyst")));
+    assert_eq!(
+        (me["user"].as_str(), me["role"].as_str()),
+        (Some("analyst"), Some("analyst"))
+    );
     // Logout ends it server-side, not only in the browser.
     let (status, _, _) = f
         .send(
@@ -344,8 +359,14 @@ async fn login_issues_a_new_session_so_a_planted_one_is_never_promoted() {
         .iter()
         .map(|e| {
             (
-                e["evident"]["access"]["action"].as_str().unwrap().to_owned(),
-                e["evident"]["access"]["outcome"].as_str().unwrap().to_owned(),
+                e["evident"]["access"]["action"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                e["evident"]["access"]["outcome"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
             )
         })
         .collect();
@@ -463,12 +484,18 @@ async fn each_admin_action_leaves_exactly_one_audit_entry_with_actor_action_targ
             .unwrap()
     };
     let (status, _, created) = f
-        .send(post("/api/v1/users", json!({"username": "carol", "role": "reviewer"})))
+        .send(post(
+            "/api/v1/users",
+            json!({"username": "carol", "role": "reviewer"}),
+        ))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["one_time_password"].as_str().unwrap().len(), 20);
     let (status, _, _) = f
-        .send(post("/api/v1/tokens", json!({"name": "ci", "role": "analyst"})))
+        .send(post(
+            "/api/v1/tokens",
+            json!({"name": "ci", "role": "analyst"}),
+        ))
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, _, _) = f
@@ -520,9 +547,8 @@ async fn access_entries_are_sealed_as_evident_events_and_detection_sees_them() {
     let index = f.node.ledger.size() - 1;
     let entry = f.node.ledger.entry(index).unwrap();
     assert!(evident_server::system_events::is_system_event(&entry));
-    let mut pipeline = evident_server::Pipeline::new(Default::default()).with_detector(
-        evident_server::detector_for(&f.node.config, &f.node.db).unwrap(),
-    );
+    let mut pipeline = evident_server::Pipeline::new(Default::default())
+        .with_detector(evident_server::detector_for(&f.node.config, &f.node.db).unwrap());
     pipeline.catch_up(&f.node.ledger, &f.node.db).unwrap();
     let alerts = f.node.db.alerts(100, None).unwrap();
     let rules: Vec<&str> = alerts
@@ -564,14 +590,26 @@ fn config_and_rule_changes_are_recorded_once_per_change() {
 
     let node = Evident::open(&data).unwrap();
     use evident_server::auth::config_audit::record_if_changed;
-    assert_eq!(record_if_changed(&node).unwrap(), Some(vec![format!("+{config}")]));
+    assert_eq!(
+        record_if_changed(&node).unwrap(),
+        Some(vec![format!("+{config}")])
+    );
     assert_eq!(record_if_changed(&node).unwrap(), None);
     std::fs::write(&rule, "title: x\n").unwrap();
-    assert_eq!(record_if_changed(&node).unwrap(), Some(vec![format!("+{rule}")]));
+    assert_eq!(
+        record_if_changed(&node).unwrap(),
+        Some(vec![format!("+{rule}")])
+    );
     std::fs::write(&rule, "title: y\n").unwrap();
-    assert_eq!(record_if_changed(&node).unwrap(), Some(vec![format!("~{rule}")]));
+    assert_eq!(
+        record_if_changed(&node).unwrap(),
+        Some(vec![format!("~{rule}")])
+    );
     std::fs::remove_file(&rule).unwrap();
-    assert_eq!(record_if_changed(&node).unwrap(), Some(vec![format!("-{rule}")]));
+    assert_eq!(
+        record_if_changed(&node).unwrap(),
+        Some(vec![format!("-{rule}")])
+    );
     // Each change is one sealed entry.
     let rows = node.db.audit_rows("access", None).unwrap();
     assert_eq!(rows.len(), 4);

@@ -426,7 +426,11 @@ async fn sources_api_needs_an_api_token_and_reports_health() {
     // An ingest token is write-only: it does not read the API.
     let (status, _, _) = f.send(get(Some(&f.token))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let api = f.node.db.create_api_token("ops", evident_model::Role::Admin, None).unwrap();
+    let api = f
+        .node
+        .db
+        .create_api_token("ops", evident_model::Role::Admin, None)
+        .unwrap();
     let (status, _, body) = f.send(get(Some(&api))).await;
     assert_eq!(status, StatusCode::OK);
     let body: Value = serde_json::from_slice(&body).unwrap();

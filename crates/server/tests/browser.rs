@@ -186,9 +186,15 @@ async fn every_role_works_through_the_ui_in_chromium() {
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let script = browser_dir.join("ui.mjs");
+    let day = chrono::Utc::now().date_naive().to_string();
+    let downloads = dir.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let (day_env, downloads_env) = (day.clone(), downloads.clone());
     let out = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg(script)
+            .env("EVIDENT_DAY", day_env)
+            .env("EVIDENT_DOWNLOADS", downloads_env)
             .env("EVIDENT_URL", &base)
             .env("EVIDENT_PASSWORD", PASSWORD)
             .env("CHROMIUM", CHROMIUM)
@@ -226,12 +232,15 @@ async fn every_role_works_through_the_ui_in_chromium() {
         "stranger": {"redirected_to": "/login?next=%2Falerts"},
         "bad_password": {"status": 401, "error": "wrong username or password"},
         "roles": {
-            "admin": {"who": "admin1 (admin)", "nav": ["Overview", "Alerts & cases", "Search", "Sources", "Controls", "Reviews", "Integrity"]},
+            "admin": {"who": "admin1 (admin)", "nav": ["Overview", "Alerts & cases", "Search", "Sources", "Controls", "Reviews", "Integrity", "Evidence"]},
             "analyst": {"who": "analyst1 (analyst)", "nav": ["Overview", "Alerts & cases", "Search", "Sources", "Controls", "Reviews", "Integrity"]},
             "reviewer": {"who": "reviewer1 (reviewer)", "nav": ["Overview", "Alerts & cases", "Search", "Sources", "Controls", "Reviews", "Integrity"]},
-            "auditor": {"who": "auditor1 (auditor)", "nav": ["Overview", "Alerts & cases", "Search", "Sources", "Controls", "Reviews", "Integrity"]},
+            "auditor": {"who": "auditor1 (auditor)", "nav": ["Overview", "Alerts & cases", "Search", "Sources", "Controls", "Reviews", "Integrity", "Evidence"]},
         },
-        "overview": {"landed_on": "/alerts", "tiles": [format!("{cases} alerts"), format!("{cases} open cases"), "0 closed cases"], "charts": 3},
+        "overview": {"landed_on": "/alerts", "tiles": [format!("{cases} alerts"), format!("{cases} open cases"), "0 closed cases", "3 open cases past an SLA"], "charts": 3},
+        // Cases #1 and #2 opened 30 h and 20 h ago and #3 2 h ago, all past their SLA; once
+        // #1 and #2 are closed only #3 counts.
+        "overview_after_closing": {"tiles": [format!("{} open cases", cases - 2), "2 closed cases", "1 open cases past an SLA"]},
         "triage": {
             "queue": queue,
             "timeline": ["triage", "investigation", "containment", "eradication recovery", "post mortem", "closed"],
@@ -247,6 +256,14 @@ async fn every_role_works_through_the_ui_in_chromium() {
         "integrity": {"verifier_key": node.ledger.verifier().to_string(), "status": "CLEAN"},
         "auditor": {"case_forms": 0, "forced_post": {"status": 403, "code": "forbidden"}},
         "logout": {"after": "/login"},
+        "evidence": {
+            "filename": format!("evident-evidence-{day}-{day}.zip"),
+            "recent": ["auditor1 (auditor)", "success"],
+        },
+        "evidence_refused": {
+            "analyst": {"status": 403, "code": "forbidden"},
+            "stranger": {"status": 303, "location": "/login?next=%2Fevidence"},
+        },
     });
     assert_eq!(report, expected);
     let case = node.db.case(1).unwrap().unwrap();
@@ -258,4 +275,31 @@ async fn every_role_works_through_the_ui_in_chromium() {
     );
     let review = node.db.reviews().unwrap().remove(0);
     assert_eq!(review.signed.unwrap().reviewer, "reviewer1");
+
+    // The downloaded package verifies offline, and its export is one access entry naming
+    // the period, the seed and the manifest's hash.
+    let zip = downloads.join(format!("evident-evidence-{day}-{day}.zip"));
+    let key = node.ledger.verifier().to_string();
+    let verified = evident_evidence::verify_package(&zip, Some(&key)).unwrap();
+    assert_eq!(verified.findings, Vec::<String>::new());
+    assert_eq!(verified.key_source, evident_evidence::KeySource::Given);
+    let exports: Vec<evident_model::Event> = node
+        .db
+        .audit_rows("access", None)
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str::<evident_model::Event>(&r.body).unwrap())
+        .filter(|e| e.get_str("evident.access.action") == Some("evidence export"))
+        .collect();
+    assert_eq!(exports.len(), 1);
+    let e = &exports[0];
+    assert_eq!(e.get_str("actor.user.name"), Some("auditor1"));
+    assert_eq!(e.get_str("evident.actor.role"), Some("auditor"));
+    assert_eq!(e.get_str("evident.access.outcome"), Some("success"));
+    let target = e.get_str("evident.access.target").unwrap();
+    let sha = target
+        .strip_prefix(&format!("{day}..{day} seed 7 manifest sha256:"))
+        .unwrap_or_else(|| panic!("{target}"));
+    assert_eq!(sha.len(), 64, "{target}");
+    assert!(sha.bytes().all(|b| b.is_ascii_hexdigit()), "{target}");
 }

@@ -28,7 +28,10 @@ fn fixture() -> Fixture {
     let data = DataDir::new(dir.path().join("data"));
     data.init("evident.test/cases").unwrap();
     let node = Evident::open(&data).unwrap();
-    let token = node.db.create_api_token("analyst", evident_model::Role::Analyst, None).unwrap();
+    let token = node
+        .db
+        .create_api_token("analyst", evident_model::Role::Analyst, None)
+        .unwrap();
     Fixture {
         _dir: dir,
         node: Arc::new(node),

@@ -3,9 +3,12 @@
 //! and SQS, each with crashes and restarts: every event stored exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on failure too
 
+#[path = "support/moto.rs"]
+mod moto;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -511,57 +514,6 @@ async fn github_follows_cursors_waits_out_secondary_limits_and_recovers_a_torn_p
 
 // ---------------------------------------------------------------- moto: S3 + SQS
 
-/// Skips (or, with EVIDENT_REQUIRE_TOOLS=1, fails) when `program` is missing.
-fn have(program: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("EVIDENT_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("skipped: {program} not installed");
-        }
-        eprintln!("skipped: {program} not installed");
-    }
-    found
-}
-
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    }
-}
-
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -609,7 +561,7 @@ fn s3_config(endpoint: &str, queue_url: &str) -> S3SqsConfig {
 }
 
 /// Uploads `bytes` as `key`, gzipped CloudTrail style.
-fn put(m: &Moto, tmp: &Path, key: &str, bytes: &[u8]) {
+fn put(m: &moto::Moto, tmp: &Path, key: &str, bytes: &[u8]) {
     let path = tmp.join(key.replace('/', "_"));
     std::fs::write(&path, bytes).unwrap();
     moto_cmd(&m.endpoint, &["put", "trail", key, path.to_str().unwrap()]);
@@ -643,10 +595,10 @@ fn normalized(node: &Evident) -> Vec<String> {
 
 #[tokio::test]
 async fn s3_sqs_stores_every_record_once_across_crashes_and_flags_bad_objects() {
-    if !have("moto_server") {
+    if !moto::have("moto_server") {
         return;
     }
-    let m = moto();
+    let m = moto::moto();
     let tmp = tempfile::tempdir().unwrap();
     let queue_url = moto_cmd(&m.endpoint, &["setup", "trail", "ct"]);
     let n = node();

@@ -159,7 +159,10 @@ async fn call(router: axum::Router, req: Request<Body>) -> (StatusCode, Value) {
 #[tokio::test]
 async fn change_tickets_and_alerts_over_the_api() {
     let (_dir, node) = node();
-    let token = node.db.create_api_token("ops", evident_model::Role::Analyst, None).unwrap();
+    let token = node
+        .db
+        .create_api_token("ops", evident_model::Role::Analyst, None)
+        .unwrap();
     let node = Arc::new(node);
     let post = |uri: &str, body: Value, auth: Option<&str>| {
         let mut b = Request::post(uri).header(header::CONTENT_TYPE, "application/json");

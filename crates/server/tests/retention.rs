@@ -2,9 +2,10 @@
 //! expiry, legal hold, prune, verify), crash during upload, and S3 Object Lock against moto.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on failure too
 
-use std::process::{Child, Command, Stdio};
+#[path = "support/moto.rs"]
+mod moto;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use evident_ledger::{Entry, EntryKind, LedgerOptions, SealedSegment, open_archive, verify};
 use evident_s3::sigv4::Credentials;
@@ -399,57 +400,6 @@ async fn a_crash_between_upload_and_mark_neither_loses_nor_rearchives() {
 
 // ---------------------------------------------------------------- moto: S3 Object Lock
 
-/// Skips (or, with EVIDENT_REQUIRE_TOOLS=1, fails) when `program` is missing.
-fn have(program: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("EVIDENT_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("skipped: {program} not installed");
-        }
-        eprintln!("skipped: {program} not installed");
-    }
-    found
-}
-
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    }
-}
-
 fn s3(endpoint: &str) -> S3Client {
     S3Client::new(&S3Config {
         endpoint: endpoint.to_owned(),
@@ -465,10 +415,10 @@ fn s3(endpoint: &str) -> S3Client {
 
 #[tokio::test]
 async fn s3_archive_is_locked_undeletable_and_rehydrates_to_the_trees_leaves() {
-    if !have("moto_server") {
+    if !moto::have("moto_server") {
         return;
     }
-    let m = moto();
+    let m = moto::moto();
     let client = s3(&m.endpoint);
     client.create_bucket("archive", true).await.unwrap();
     client

@@ -3,6 +3,10 @@
 //! parsed; source mapping; back-pressure on TCP and counted drops on UDP.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on failure too
 
+#[path = "support/certs.rs"]
+mod certs;
+use certs::certificates;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -255,38 +259,6 @@ async fn logger_over_udp_and_tcp_in_both_formats_arrives_exactly_once_and_parses
     assert_eq!((syslog.events, syslog.parse_errors), (200, 0));
 }
 
-/// A CA and a `localhost` / 127.0.0.1 server certificate it signed, as PEM files in `dir`:
-/// (ca.pem, cert.pem, key.pem).
-fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Evident test CA");
-    ca_params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-    ];
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
-        .unwrap();
-    let mut params =
-        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "localhost");
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca).unwrap();
-    let paths = (
-        dir.join("ca.pem"),
-        dir.join("cert.pem"),
-        dir.join("key.pem"),
-    );
-    std::fs::write(&paths.0, ca.pem()).unwrap();
-    std::fs::write(&paths.1, cert.pem()).unwrap();
-    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
-    paths
-}
 
 fn tls_listener(cert: &Path, key: &Path) -> SyslogListenerConfig {
     SyslogListenerConfig {

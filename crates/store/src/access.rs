@@ -106,7 +106,9 @@ pub enum LoginRefused {
     #[error("account disabled")]
     Disabled,
     /// Single sign-on for a name that belongs to a password account.
-    #[error("{username:?} is a password account in Evident; sign in with its password, or ask an admin to remove it before using single sign-on")]
+    #[error(
+        "{username:?} is a password account in Evident; sign in with its password, or ask an admin to remove it before using single sign-on"
+    )]
     LocalAccount {
         /// The user name the identity provider asserted.
         username: String,
@@ -227,8 +229,11 @@ fn hash_password(password: &str) -> Result<String, StoreError> {
 }
 
 fn password_matches(phc: &str, password: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A fresh TOTP secret (160 bits, RFC 4226's recommendation), base32 without padding.
@@ -313,7 +318,11 @@ impl StateDb {
             )));
         }
         let hash = new.password.map(hash_password).transpose()?;
-        let auth = if new.password.is_some() { "local" } else { "oidc" };
+        let auth = if new.password.is_some() {
+            "local"
+        } else {
+            "oidc"
+        };
         let inserted = self.conn().execute(
             "INSERT INTO users (username, role, auth, password_hash, access_from_ms,
                  access_until_ms, created_at_ms)
@@ -432,7 +441,9 @@ impl StateDb {
                 until: rfc3339(until),
             }));
         }
-        let password_ok = phc.as_deref().is_some_and(|p| password_matches(p, password));
+        let password_ok = phc
+            .as_deref()
+            .is_some_and(|p| password_matches(p, password));
         let factor_ok = match &totp_secret {
             None => true,
             Some(b32) => match (totp_rs::Secret::Encoded(b32.clone()).to_bytes(), totp_code) {
@@ -534,14 +545,17 @@ impl StateDb {
         let token = new_token()?;
         let csrf = new_token()?;
         let conn = self.conn();
-        conn.execute(
-            "DELETE FROM sessions WHERE expires_at_ms < ?1",
-            [now_ms],
-        )?;
+        conn.execute("DELETE FROM sessions WHERE expires_at_ms < ?1", [now_ms])?;
         conn.execute(
             "INSERT INTO sessions (token_sha256, user_id, csrf, created_at_ms, expires_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![token_hash(&token), user_id, csrf, now_ms, now_ms + SESSION_MS],
+            params![
+                token_hash(&token),
+                user_id,
+                csrf,
+                now_ms,
+                now_ms + SESSION_MS
+            ],
         )?;
         Ok((token, csrf))
     }
@@ -574,10 +588,10 @@ impl StateDb {
 
     /// Ends a session; returns whether it existed.
     pub fn delete_session(&self, token: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .conn()
-            .execute("DELETE FROM sessions WHERE token_sha256 = ?1", [token_hash(token)])?
-            > 0)
+        Ok(self.conn().execute(
+            "DELETE FROM sessions WHERE token_sha256 = ?1",
+            [token_hash(token)],
+        )? > 0)
     }
 
     /// Creates an API token acting with `role` (optionally owned by a user, optionally
@@ -690,21 +704,23 @@ impl StateDb {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
-            .map(|(id, name, role, user, created_ns, expires, revoked, used)| {
-                Ok(ApiTokenInfo {
-                    id,
-                    name,
-                    role: role.parse().map_err(|_| StoreError::Invalid {
-                        what: "role",
-                        value: role.clone(),
-                    })?,
-                    user,
-                    created_at_ms: created_ns / 1_000_000,
-                    expires_at_ms: expires,
-                    revoked_at_ms: revoked,
-                    last_used_at_ms: used,
-                })
-            })
+            .map(
+                |(id, name, role, user, created_ns, expires, revoked, used)| {
+                    Ok(ApiTokenInfo {
+                        id,
+                        name,
+                        role: role.parse().map_err(|_| StoreError::Invalid {
+                            what: "role",
+                            value: role.clone(),
+                        })?,
+                        user,
+                        created_at_ms: created_ns / 1_000_000,
+                        expires_at_ms: expires,
+                        revoked_at_ms: revoked,
+                        last_used_at_ms: used,
+                    })
+                },
+            )
             .collect()
     }
 }
@@ -848,11 +864,12 @@ mod tests {
         let (_d, db) = db();
         alice(&db);
         let (url, b32) = db.enroll_totp("alice").unwrap();
-        assert!(url.starts_with("otpauth://totp/Evident:alice?secret="), "{url}");
+        assert!(
+            url.starts_with("otpauth://totp/Evident:alice?secret="),
+            "{url}"
+        );
         let secret = totp_rs::Secret::Encoded(b32).to_bytes().unwrap();
-        let code = totp(&secret, "alice")
-            .unwrap()
-            .generate((T0 / 1000) as u64);
+        let code = totp(&secret, "alice").unwrap().generate((T0 / 1000) as u64);
         assert_eq!(
             db.check_login("alice", "correct horse battery", None, T0)
                 .unwrap(),
@@ -930,7 +947,10 @@ mod tests {
         );
         db.revoke_api_token("ci", T0 + 500).unwrap();
         assert_eq!(
-            db.authenticate_api(&t, T0).unwrap().unwrap_err().to_string(),
+            db.authenticate_api(&t, T0)
+                .unwrap()
+                .unwrap_err()
+                .to_string(),
             format!("the API token \"ci\" was revoked at {}", rfc3339(T0 + 500))
         );
         assert_eq!(
@@ -952,13 +972,23 @@ mod tests {
                 username: "alice".into()
             })
         );
-        let u = db.sso_login("bob@example.com", Role::Analyst, T0).unwrap().unwrap();
-        assert_eq!((u.auth, u.role, u.mfa), (AuthMethod::Oidc, Role::Analyst, true));
-        let u = db.sso_login("bob@example.com", Role::Admin, T0 + 1).unwrap().unwrap();
+        let u = db
+            .sso_login("bob@example.com", Role::Analyst, T0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (u.auth, u.role, u.mfa),
+            (AuthMethod::Oidc, Role::Analyst, true)
+        );
+        let u = db
+            .sso_login("bob@example.com", Role::Admin, T0 + 1)
+            .unwrap()
+            .unwrap();
         assert_eq!((u.role, u.last_login_ms), (Role::Admin, Some(T0 + 1)));
         // An SSO account has no password to guess.
         assert_eq!(
-            db.check_login("bob@example.com", "anything at all", None, T0).unwrap(),
+            db.check_login("bob@example.com", "anything at all", None, T0)
+                .unwrap(),
             Err(LoginRefused::BadCredentials)
         );
     }

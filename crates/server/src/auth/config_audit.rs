@@ -18,7 +18,10 @@ use crate::{Error, Evident};
 pub const CONFIG_CHANGE: &str = "config change";
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// File → SHA-256 of the config and every rule file.
@@ -42,9 +45,7 @@ fn collect_rules(dir: &Path, files: &mut BTreeMap<String, String>) {
         let path = entry.path();
         if path.is_dir() {
             collect_rules(&path, files);
-        } else if path
-            .extension()
-            .is_some_and(|e| e == "yml" || e == "yaml")
+        } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml")
             && let Ok(bytes) = std::fs::read(&path)
         {
             files.insert(path.display().to_string(), sha256_hex(&bytes));
@@ -88,7 +89,10 @@ pub fn record_if_changed(node: &Evident) -> Result<Option<Vec<String>>, Error> {
         action: CONFIG_CHANGE.into(),
         target: changes.join(" "),
         outcome: Outcome::Success,
-        detail: Some(format!("{} file(s) differ from the last start", changes.len())),
+        detail: Some(format!(
+            "{} file(s) differ from the last start",
+            changes.len()
+        )),
         peer: None,
     }
     .to_event(at_ms);

@@ -1,11 +1,10 @@
-//! `GET /search?q=…&from=…&to=…`: search the log in a time range, with a histogram of the
-//! matches per day, the matching entries (each names its ledger index) and, for a query
-//! ending in `| stats count by FIELD`, the counts table.
+//! `GET /search?q=…&from=…&to=…`: search the index (docs/search.md: Lucene-like filters
+//! and `| stats`, `| timechart`, `| sort`, `| head`, `| fields` pipes) over a range of
+//! days, with a histogram of the matches per day, the newest matching events (each names
+//! its ledger entry) and, for a `| stats` query, its table.
 //!
-//! The page renders a [`SearchOutcome`] from [`run`]. Until the tantivy index
-//! (`evident-search`, issue 8) is wired in, [`run`] scans the ledger entries received in
-//! the range: every word must occur in the record (case-insensitive), `source:NAME` keeps
-//! one source, `| stats count by source|kind|<metadata key>` counts, `| head N` limits.
+//! The page renders a [`SearchOutcome`] from [`run`]: two index searches, the query as
+//! written and its filter as a `timechart 1d count` for the histogram.
 
 use std::collections::BTreeMap;
 
@@ -14,9 +13,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
 use evident_charts::{BarChart, Frame, Series};
-use evident_ledger::{Entry, EntryKind};
+use evident_search::{Pipe, SearchError, Table};
 use maud::html;
 use serde::Deserialize;
+use serde_json::Value as Json;
 
 use super::{UiError, blocking, render, svg, when};
 use crate::Evident;
@@ -26,7 +26,7 @@ use crate::cases_api::now_ms;
 
 /// Matches listed on the page unless `| head N` says otherwise.
 const DEFAULT_HEAD: usize = 50;
-/// Longest body excerpt shown per match.
+/// Longest record excerpt shown per match.
 const EXCERPT: usize = 240;
 const DAY_MS: i64 = 86_400_000;
 
@@ -38,23 +38,12 @@ pub(super) struct SearchForm {
     to: Option<String>,
 }
 
-/// A parsed query: words, an optional source, and the pipes.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct SearchRequest {
-    words: Vec<String>,
-    source: Option<String>,
-    stats_by: Option<String>,
-    head: usize,
-    from_ms: i64,
-    to_ms: i64,
-}
-
-/// One matching entry.
+/// One matching event.
 pub(crate) struct Hit {
     index: u64,
-    received_ms: i64,
+    time_ms: i64,
     source: String,
-    kind: &'static str,
+    class: String,
     excerpt: String,
 }
 
@@ -63,106 +52,69 @@ pub(crate) struct SearchOutcome {
     total: u64,
     hits: Vec<Hit>,
     per_day: BTreeMap<i64, u64>,
-    stats: Option<Vec<(String, u64)>>,
+    table: Option<Table>,
 }
 
-/// Parses `text` into a request over `[from_ms, to_ms)`, or says what is wrong with it.
-pub(crate) fn parse(text: &str, from_ms: i64, to_ms: i64) -> Result<SearchRequest, String> {
-    let mut parts = text.split('|');
-    let mut req = SearchRequest {
-        words: Vec::new(),
-        source: None,
-        stats_by: None,
-        head: DEFAULT_HEAD,
-        from_ms,
-        to_ms,
+/// Runs query `q` over events with `from_ms <= time < to_ms`. The outer error is the
+/// server's (the index cannot be read); the inner one is the user's query, shown on the
+/// page.
+pub(crate) fn run(
+    node: &Evident,
+    q: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Result<SearchOutcome, String>, crate::Error> {
+    let query = match evident_search::parse(q) {
+        Ok(query) => query,
+        Err(e) => return Ok(Err(e.to_string())),
     };
-    for w in parts.next().unwrap_or("").split_whitespace() {
-        match w.split_once(':') {
-            Some(("source", v)) if !v.is_empty() => req.source = Some(v.to_owned()),
-            _ => req.words.push(w.to_lowercase()),
+    let index = crate::search_api::open_index(&node.data)?;
+    let user_error = |e: SearchError| match e {
+        e @ (SearchError::Query(_) | SearchError::Invalid(_) | SearchError::Window { .. }) => {
+            Ok(Err(e.to_string()))
         }
-    }
-    for pipe in parts {
-        let toks: Vec<&str> = pipe.split_whitespace().collect();
-        match toks.as_slice() {
-            ["stats", "count", "by", field] => req.stats_by = Some((*field).to_owned()),
-            ["head", n] => {
-                req.head = n
-                    .parse()
-                    .map_err(|_| format!("head takes a number of results, not {n:?}"))?;
-            }
-            _ => {
-                return Err(format!(
-                    "unknown pipe {:?}: use `stats count by FIELD` or `head N`",
-                    pipe.trim()
-                ));
-            }
-        }
-    }
-    Ok(req)
-}
-
-/// Runs `req` over the log.
-pub(crate) fn run(node: &Evident, req: &SearchRequest) -> Result<SearchOutcome, crate::Error> {
-    let mut out = SearchOutcome {
-        total: 0,
-        hits: Vec::new(),
-        per_day: BTreeMap::new(),
-        stats: None,
+        other => Err(crate::Error::from(other)),
     };
-    let mut stats: BTreeMap<String, u64> = BTreeMap::new();
-    let ledger = &node.ledger;
-    ledger.for_each_entry(0, ledger.size(), |index, bytes| {
-        let Ok(e) = Entry::decode(bytes) else { return };
-        let ms = (e.received_at_ns / 1_000_000) as i64;
-        if ms < req.from_ms || ms >= req.to_ms {
-            return;
-        }
-        if req.source.as_deref().is_some_and(|s| s != e.source) {
-            return;
-        }
-        let body = String::from_utf8_lossy(&e.body);
-        if !req.words.is_empty() {
-            let lower = body.to_lowercase();
-            if !req.words.iter().all(|w| lower.contains(w.as_str())) {
-                return;
-            }
-        }
-        out.total += 1;
-        *out.per_day.entry(ms.div_euclid(DAY_MS)).or_default() += 1;
-        let kind = match e.kind {
-            EntryKind::Audit => "audit",
-            _ => "log",
-        };
-        if let Some(field) = &req.stats_by {
-            let key = match field.as_str() {
-                "source" => e.source.clone(),
-                "kind" => kind.to_owned(),
-                other => e
-                    .metadata
-                    .iter()
-                    .find(|(k, _)| k == other)
-                    .map_or_else(|| "(none)".to_owned(), |(_, v)| v.clone()),
-            };
-            *stats.entry(key).or_default() += 1;
-        }
-        if out.hits.len() < req.head {
-            out.hits.push(Hit {
-                index,
-                received_ms: ms,
-                source: e.source.clone(),
-                kind,
-                excerpt: body.chars().take(EXCERPT).collect(),
-            });
-        }
-    })?;
-    if req.stats_by.is_some() {
-        let mut rows: Vec<(String, u64)> = stats.into_iter().collect();
-        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        out.stats = Some(rows);
-    }
-    Ok(out)
+    let found = match index.search_parsed(&query, from_ms, to_ms, DEFAULT_HEAD) {
+        Ok(r) => r,
+        Err(e) => return user_error(e),
+    };
+    let per_day = evident_search::Query {
+        filter: query.filter.clone(),
+        pipes: vec![Pipe::Timechart {
+            span_ms: DAY_MS,
+            by: None,
+        }],
+    };
+    let days = match index.search_parsed(&per_day, from_ms, to_ms, 0) {
+        Ok(r) => r.timechart.map(|t| t.buckets).unwrap_or_default(),
+        Err(e) => return user_error(e),
+    };
+    Ok(Ok(SearchOutcome {
+        total: found.total,
+        hits: found
+            .hits
+            .into_iter()
+            .map(|h| Hit {
+                index: h.ledger_index,
+                time_ms: h.time,
+                source: h.source,
+                class: h.class_name.unwrap_or_default(),
+                excerpt: h
+                    .raw
+                    .or(h.message)
+                    .unwrap_or_default()
+                    .chars()
+                    .take(EXCERPT)
+                    .collect(),
+            })
+            .collect(),
+        per_day: days
+            .into_iter()
+            .map(|b| (b.start_ms.div_euclid(DAY_MS), b.count))
+            .collect(),
+        table: found.table,
+    }))
 }
 
 fn date_ms(field: &str, text: &str) -> Result<i64, UiError> {
@@ -180,6 +132,15 @@ fn date_ms(field: &str, text: &str) -> Result<i64, UiError> {
         })
 }
 
+/// A table cell: strings without their JSON quotes.
+fn cell(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        Json::Null => "(none)".to_owned(),
+        other => other.to_string(),
+    }
+}
+
 pub(super) async fn page(
     State(s): State<AppState>,
     principal: Principal,
@@ -195,47 +156,52 @@ pub(super) async fn page(
         None => to - 29 * DAY_MS,
     };
     let (from_text, to_text) = (super::day(from), super::day(to));
-    let parsed = parse(&f.q, from, to + DAY_MS);
-    let outcome = match (&parsed, f.q.trim().is_empty()) {
-        (Ok(_), true) | (Err(_), _) => None,
-        (Ok(req), false) => {
-            let node = s.node.clone();
-            let req = req.clone();
-            Some(blocking(move || run(&node, &req)).await?)
-        }
+    let outcome = if f.q.trim().is_empty() {
+        None
+    } else {
+        let node = s.node.clone();
+        let q = f.q.clone();
+        Some(blocking(move || run(&node, &q, from, to + DAY_MS)).await?)
     };
     let body = html! {
         form #search-form method="get" action="/search" role="search" {
             label for="q" { "Query" }
             input #q name="q" type="search" value=(f.q) size="60"
-                placeholder="failed login source:okta | stats count by source";
+                placeholder="failed source:okta | stats count by user";
             label for="from" { "From" } input #from name="from" type="date" value=(from_text);
             label for="to" { "To" } input #to name="to" type="date" value=(to_text);
             button type="submit" { "Search" }
         }
-        p.hint { "Every word must occur in the record; " code { "source:NAME" } " keeps one source; pipes: "
-            code { "| stats count by source" } " (or " code { "kind" } ", or a receiver field such as "
-            code { "peer" } "), " code { "| head 20" } ". Searches are recorded in the access trail." }
-        @if let Err(e) = &parsed { p.error role="alert" { (e) } }
-        @if let Some(o) = &outcome {
-            p #result-count { strong { (o.total) } " matching entries, " (from_text) " to " (to_text) "." }
-            (svg(histogram(o, from, to)))
-            @if let Some(rows) = &o.stats {
-                table #stats {
-                    caption { "Count by " (parsed.as_ref().ok().and_then(|r| r.stats_by.as_deref()).unwrap_or("")) }
-                    thead { tr { th scope="col" { "Value" } th scope="col" { "Count" } } }
-                    tbody { @for (k, n) in rows { tr { td { (k) } td.num { (n) } } } }
+        p.hint { "Words and " code { "\"phrases\"" } " search the raw records; "
+            code { "source:okta" } ", " code { "user:alice" } ", " code { "src_endpoint.ip:10.0.0.0/8" }
+            ", " code { "status:failure" } " or any event field filter, with AND, OR, NOT; pipes: "
+            code { "| stats count by source" } ", " code { "| timechart 1h count" } ", "
+            code { "| sort -time" } ", " code { "| head 20" } ". Searches are recorded in the access trail." }
+        @match &outcome {
+            Some(Err(e)) => { p.error role="alert" { (e) } }
+            Some(Ok(o)) => {
+                p #result-count { strong { (o.total) } " matching entries, " (from_text) " to " (to_text) "." }
+                (svg(histogram(o, from, to)))
+                @if let Some(t) = &o.table {
+                    table #stats {
+                        caption { "Counts" }
+                        thead { tr { @for c in &t.columns { th scope="col" { (c) } } } }
+                        tbody { @for row in &t.rows { tr { @for v in row { td { (cell(v)) } } } } }
+                    }
+                }
+                @if o.table.is_none() {
+                    table #hits {
+                        caption { "Newest " (o.hits.len()) " matches" }
+                        thead { tr { th scope="col" { "Ledger entry" } th scope="col" { "Time" }
+                            th scope="col" { "Source" } th scope="col" { "Class" } th scope="col" { "Record" } } }
+                        tbody { @for h in &o.hits { tr {
+                            td.num { (h.index) } td { (when(h.time_ms)) } td { (h.source) } td { (h.class) }
+                            td { code.record { (h.excerpt) } }
+                        } } }
+                    }
                 }
             }
-            table #hits {
-                caption { "First " (o.hits.len()) " matches" }
-                thead { tr { th scope="col" { "Ledger entry" } th scope="col" { "Received" }
-                    th scope="col" { "Source" } th scope="col" { "Kind" } th scope="col" { "Record" } } }
-                tbody { @for h in &o.hits { tr {
-                    td.num { (h.index) } td { (when(h.received_ms)) } td { (h.source) } td { (h.kind) }
-                    td { code.record { (h.excerpt) } }
-                } } }
-            }
+            None => {}
         }
     };
     Ok(render(&principal, "Search", "/search", body))
@@ -247,11 +213,11 @@ fn histogram(o: &SearchOutcome, from: i64, to: i64) -> String {
         frame: Frame::new(
             "search-histogram",
             "Matches per day",
-            "Matching entries per day received",
+            "Matching events per day",
         )
         .with_size(720, 180),
         x_label: "Day".into(),
-        y_label: "Entries".into(),
+        y_label: "Events".into(),
         categories: days
             .iter()
             .map(|d| super::day(d * DAY_MS).get(5..).unwrap_or("").to_owned())
@@ -271,31 +237,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn queries_parse_into_words_source_and_pipes() {
-        let r = parse(
-            "Failed LOGIN source:okta | stats count by source | head 5",
-            1,
-            2,
-        )
-        .unwrap();
-        assert_eq!(
-            r,
-            SearchRequest {
-                words: vec!["failed".into(), "login".into()],
-                source: Some("okta".into()),
-                stats_by: Some("source".into()),
-                head: 5,
-                from_ms: 1,
-                to_ms: 2,
-            }
-        );
-        assert_eq!(
-            parse("x | sort time", 1, 2).unwrap_err(),
-            "unknown pipe \"sort time\": use `stats count by FIELD` or `head N`"
-        );
-        assert_eq!(
-            parse("x | head many", 1, 2).unwrap_err(),
-            "head takes a number of results, not \"many\""
-        );
+    fn cells_show_strings_bare() {
+        assert_eq!(cell(&Json::from("app")), "app");
+        assert_eq!(cell(&Json::from(4)), "4");
+        assert_eq!(cell(&Json::Null), "(none)");
     }
 }

@@ -1,6 +1,7 @@
 // Drives Evident's web UI in Debian's headless Chromium and prints one JSON report on
 // stdout, which crates/server/tests/browser.rs compares with what must have happened.
-// Env: EVIDENT_URL, EVIDENT_PASSWORD, CHROMIUM, SCREENSHOTS.
+// Env: EVIDENT_URL, EVIDENT_PASSWORD, CHROMIUM, SCREENSHOTS, EVIDENT_DAY (the evidence
+// package's period, YYYY-MM-DD), EVIDENT_DOWNLOADS (where the package is saved).
 import { chromium } from 'playwright-core';
 
 const base = process.env.EVIDENT_URL;
@@ -66,7 +67,7 @@ const report = { roles: {} };
   const { ctx, page } = await signIn('admin');
   report.roles.admin = await who(page);
   const tiles = await texts(page.locator('.tiles li'));
-  report.overview = { tiles: tiles.slice(0, 3), charts: await page.locator('main svg[role=img]').count() };
+  report.overview = { tiles: tiles.slice(0, 4), charts: await page.locator('main svg[role=img]').count() };
   await shot(page, '02-overview');
   for (const p of ['sources', 'controls']) {
     await page.goto(`${base}/${p}`);
@@ -161,6 +162,8 @@ const report = { roles: {} };
 {
   const { ctx, page } = await signIn('auditor');
   report.roles.auditor = await who(page);
+  // Cases closed late no longer count as past their SLA.
+  report.overview_after_closing = { tiles: (await texts(page.locator('.tiles li'))).slice(1, 4) };
   await page.goto(`${base}/cases/3`);
   const caseForms = await page.locator('main form').count();
   await shot(page, '08-auditor-case');
@@ -178,7 +181,42 @@ const report = { roles: {} };
     status: await text(page.locator('#verify-status .badge')),
   };
   await shot(page, '09-integrity');
+
+  // Downloads the evidence package for the test's day, with a fixed seed.
+  await page.goto(`${base}/evidence`);
+  await page.fill('#from', process.env.EVIDENT_DAY);
+  await page.fill('#to', process.env.EVIDENT_DAY);
+  await page.fill('#seed', '7');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('#evidence-form button[type=submit]'),
+  ]);
+  await download.saveAs(`${process.env.EVIDENT_DOWNLOADS}/${download.suggestedFilename()}`);
+  await page.goto(`${base}/evidence`);
+  const recent = await texts(page.locator('#recent-exports tbody tr').first().locator('td'));
+  await shot(page, '10-evidence');
+  report.evidence = { filename: download.suggestedFilename(), recent: [recent[1], recent[3]] };
   await ctx.close();
+}
+
+// Nobody else may build a package: an analyst is refused, a stranger sent to sign in.
+{
+  const { ctx, page } = await signIn('analyst');
+  const day = process.env.EVIDENT_DAY;
+  const refused = await page.request.post(`${base}/evidence`, {
+    form: { from: day, to: day, csrf: await csrf(page) },
+  });
+  const analyst = { status: refused.status(), code: (await refused.json()).error.code };
+  await ctx.close();
+  const stranger = await browser.newContext();
+  const anonymous = await stranger.request.post(`${base}/evidence`, {
+    form: { from: day, to: day }, maxRedirects: 0,
+  });
+  report.evidence_refused = {
+    analyst,
+    stranger: { status: anonymous.status(), location: anonymous.headers().location },
+  };
+  await stranger.close();
 }
 
 await browser.close();
