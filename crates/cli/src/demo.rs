@@ -153,7 +153,10 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
             i.description
         );
     }
-    println!("\nSign in at http://{} (demo passwords; real accounts get one-time ones):", args.listen);
+    println!(
+        "\nSign in at http://{} (demo passwords; real accounts get one-time ones):",
+        args.listen
+    );
     for (user, role, password) in DEMO_USERS {
         println!("  {role:<9} {user:<16} {password}");
     }
@@ -185,11 +188,31 @@ pub(crate) fn run(data: Option<PathBuf>, args: DemoArgs) -> anyhow::Result<Outco
 /// simulated response work is attributed to.
 const DEMO_USERS: [(&str, evident_model::Role, &str); 6] = [
     ("admin", evident_model::Role::Admin, "demo-admin-password"),
-    ("maya.chen", evident_model::Role::Analyst, "demo-analyst-password"),
-    ("sam.okafor", evident_model::Role::Analyst, "demo-analyst-password"),
-    ("lee.park", evident_model::Role::Analyst, "demo-analyst-password"),
-    ("rita.alvarez", evident_model::Role::Reviewer, "demo-reviewer-password"),
-    ("audrey.auditor", evident_model::Role::Auditor, "demo-auditor-password"),
+    (
+        "maya.chen",
+        evident_model::Role::Analyst,
+        "demo-analyst-password",
+    ),
+    (
+        "sam.okafor",
+        evident_model::Role::Analyst,
+        "demo-analyst-password",
+    ),
+    (
+        "lee.park",
+        evident_model::Role::Analyst,
+        "demo-analyst-password",
+    ),
+    (
+        "rita.alvarez",
+        evident_model::Role::Reviewer,
+        "demo-reviewer-password",
+    ),
+    (
+        "audrey.auditor",
+        evident_model::Role::Auditor,
+        "demo-auditor-password",
+    ),
 ];
 
 /// Creates [`DEMO_USERS`]; the auditor's window is the demo period plus thirty days of

@@ -4,6 +4,7 @@
 
 mod access;
 mod bench;
+mod bench_search;
 mod case;
 mod demo;
 mod demo_live;
@@ -19,7 +20,6 @@ mod retention;
 mod review;
 mod rules;
 mod search;
-mod bench_search;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

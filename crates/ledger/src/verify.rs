@@ -279,6 +279,12 @@ impl Verifier {
     }
 
     fn load_checkpoints(&mut self, verifier: &NoteVerifier) -> Result<(), LedgerError> {
+        // The latest checkpoint is read before the history: a running server appends to the
+        // history first and replaces `checkpoint` second, so what we read here is always in
+        // the history we read next (perhaps no longer last), while a checkpoint missing from
+        // the history (records cut from it) is damage.
+        let latest_path = self.dir.join("checkpoint");
+        let latest = fs::read_to_string(&latest_path).ok();
         let path = self.dir.join("checkpoints.log");
         let bytes = match fs::read(&path) {
             Ok(b) => b,
@@ -334,17 +340,16 @@ impl Verifier {
                 }),
             }
         }
-        let latest_path = self.dir.join("checkpoint");
-        if let Ok(note) = fs::read_to_string(&latest_path) {
+        if let Some(note) = latest {
             match Checkpoint::open(&note, verifier) {
-                Ok(cp) if self.checkpoints.last() == Some(&(cp.size, cp.root)) => {}
+                Ok(cp) if self.checkpoints.contains(&(cp.size, cp.root)) => {}
                 Ok(cp) => self.damage(Damage {
                     kind: DamageKind::CheckpointMismatch,
                     index: None,
                     file: latest_path,
                     offset: None,
                     detail: format!(
-                        "latest checkpoint (size {}) is not the last one in the history",
+                        "latest checkpoint (size {}) is not in the checkpoint history",
                         cp.size
                     ),
                 }),

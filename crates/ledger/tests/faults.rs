@@ -124,3 +124,37 @@ fn a_full_disk_refuses_appends_cleanly_and_loses_nothing_acknowledged() {
     drop(ledger);
     assert!(verify_dir(&dir, &key).is_clean());
 }
+
+/// Cutting the last records from the checkpoint history leaves the latest checkpoint outside
+/// it: damage, named.
+#[test]
+fn a_latest_checkpoint_missing_from_the_history_is_a_checkpoint_mismatch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = new_key("evident.test/cut-history");
+    let ledger = open(tmp.path(), &key);
+    ledger.append(entries(0..10)).unwrap();
+    ledger.checkpoint().unwrap();
+    ledger.append(entries(10..20)).unwrap();
+    ledger.checkpoint().unwrap();
+    drop(ledger);
+    let history = tmp.path().join("checkpoints.log");
+    let len = std::fs::metadata(&history).unwrap().len();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&history)
+        .unwrap();
+    file.set_len(len - HISTORY_RECORD_LEN as u64).unwrap();
+    let report = verify_dir(tmp.path(), &key);
+    let found: Vec<(evident_ledger::DamageKind, String)> = report
+        .damage
+        .iter()
+        .map(|d| (d.kind, d.detail.clone()))
+        .collect();
+    assert!(
+        found.contains(&(
+            evident_ledger::DamageKind::CheckpointMismatch,
+            "latest checkpoint (size 20) is not in the checkpoint history".to_owned()
+        )),
+        "{found:?}"
+    );
+}

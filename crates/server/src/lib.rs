@@ -219,9 +219,7 @@ pub async fn serve(
                         tracing::error!(error = %e, "source health check failed");
                     }
                     // The clock status once a minute, from the first full minute on.
-                    if clock_due
-                        && let Err(e) = system_events::record_clock_status(&n, now_ms)
-                    {
+                    if clock_due && let Err(e) = system_events::record_clock_status(&n, now_ms) {
                         tracing::error!(error = %e, "recording the clock status failed");
                     }
                 }

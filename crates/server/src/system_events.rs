@@ -154,4 +154,3 @@ pub fn record_clock_status(node: &Evident, now_ms: i64) -> Result<bool, Error> {
     }])?;
     Ok(true)
 }
-

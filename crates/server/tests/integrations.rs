@@ -811,7 +811,11 @@ async fn a_failing_endpoint_ends_dead_with_its_last_error_and_retry_revives_it()
     );
 
     // The dead-letter list over the API.
-    let token = f.node.db.create_api_token("ops", evident_model::Role::Admin, None).unwrap();
+    let token = f
+        .node
+        .db
+        .create_api_token("ops", evident_model::Role::Admin, None)
+        .unwrap();
     let router = app(f.node.clone()).layer(MockConnectInfo(std::net::SocketAddr::from((
         [127, 0, 0, 1],
         40000,

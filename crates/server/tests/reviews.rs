@@ -96,7 +96,10 @@ fn fixture(start: &str) -> Fixture {
         .join("\n");
     std::fs::write(data.config_path(), cfg).unwrap();
     let node = Evident::open(&data).unwrap();
-    let token = node.db.create_api_token("rita", evident_model::Role::Reviewer, None).unwrap();
+    let token = node
+        .db
+        .create_api_token("rita", evident_model::Role::Reviewer, None)
+        .unwrap();
     Fixture {
         _dir: dir,
         node: Arc::new(node),
@@ -232,7 +235,11 @@ async fn due_reviews_are_created_once_overdue_ones_open_a_case_and_sign_off_is_s
         .map(|i| f.node.ledger.entry(i).unwrap())
         .filter(|e| e.kind == EntryKind::Audit)
         // Refused sign-offs are also access entries (outcome failure); this checks the trail.
-        .filter(|e| !e.metadata.iter().any(|(k, v)| k == "audit" && v == "access"))
+        .filter(|e| {
+            !e.metadata
+                .iter()
+                .any(|(k, v)| k == "audit" && v == "access")
+        })
         .map(|e| serde_json::from_slice(&e.body).unwrap())
         .collect();
     let kinds: Vec<&str> = audit

@@ -245,3 +245,53 @@ fn a_gap_left_by_a_pipeline_without_the_index_is_indexed_exactly_once() {
         5
     );
 }
+
+#[test]
+fn an_idle_pipeline_indexes_what_another_pipeline_processed() {
+    let f = fixture();
+    f.ingest(&five());
+    // Everything was processed without the index (the demo's response step, a CLI command).
+    Pipeline::new(Default::default())
+        .catch_up(&f.node.ledger, &f.node.db)
+        .unwrap();
+    let mut p = Pipeline::new(Default::default()).with_search(writer_for(&f.node));
+    // Nothing to process, but the idle step fills the index's gap and commits it.
+    assert_eq!(p.run_once(&f.node.ledger, &f.node.db, 100).unwrap(), 0);
+    let index = open_index(&f.node.data).unwrap();
+    assert_eq!(index.indexed_through().unwrap(), 5);
+    assert_eq!(
+        index
+            .search("*", 1_795_651_200_000, 1_795_737_600_000, 100)
+            .unwrap()
+            .total,
+        5
+    );
+}
+
+#[test]
+fn retention_deletes_events_past_their_hot_days_through_the_pipeline() {
+    let f = fixture();
+    f.ingest(&five());
+    let mut p = Pipeline::new(Default::default()).with_search(writer_for(&f.node));
+    p.catch_up(&f.node.ledger, &f.node.db).unwrap();
+    let index = open_index(&f.node.data).unwrap();
+    // okta events 1..=5 are at 10:00:01..10:00:05; the cutoff keeps the last two.
+    let cutoff = 1_795_651_200_000 + 10 * 3_600_000 + 4_000;
+    let cutoffs = vec![("okta".to_owned(), cutoff), ("github".to_owned(), cutoff)];
+    assert_eq!(p.expire_search(&index, &cutoffs).unwrap(), 3);
+    let left = index
+        .search("*", 1_795_651_200_000, 1_795_737_600_000, 100)
+        .unwrap();
+    let mut ledger_indexes: Vec<u64> = left.hits.iter().map(|h| h.ledger_index).collect();
+    ledger_indexes.sort_unstable();
+    assert_eq!(ledger_indexes, vec![3, 4]);
+    // The mark is unchanged: nothing deleted is re-indexed.
+    assert_eq!(index.indexed_through().unwrap(), 5);
+    // A pipeline without the index deletes nothing.
+    assert_eq!(
+        Pipeline::new(Default::default())
+            .expire_search(&index, &cutoffs)
+            .unwrap(),
+        0
+    );
+}

@@ -259,7 +259,6 @@ async fn logger_over_udp_and_tcp_in_both_formats_arrives_exactly_once_and_parses
     assert_eq!((syslog.events, syslog.parse_errors), (200, 0));
 }
 
-
 fn tls_listener(cert: &Path, key: &Path) -> SyslogListenerConfig {
     SyslogListenerConfig {
         tls_cert: Some(cert.to_owned()),

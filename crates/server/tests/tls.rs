@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
-
 /// `evident serve` over HTTPS on a free port, stopped by the sender.
 struct Https {
     _dir: tempfile::TempDir,
