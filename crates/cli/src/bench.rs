@@ -17,6 +17,18 @@ use crate::Outcome;
 pub(crate) enum BenchCommand {
     /// Search index: throughput, term query and aggregation latency, vs ripgrep.
     Search(crate::bench_search::SearchBench),
+    /// OTLP/HTTP logs ingest (JSON and protobuf), acknowledged after fsync, vs SHA-256.
+    Otlp(crate::bench_otlp::OtlpBench),
+    /// `verify` over a generated ledger of N MiB vs raw SHA-256 of the segment bytes.
+    Verify(crate::bench_verify::VerifyBench),
+    /// The detector over demo events normalized to OCSF, per CPU second, vs serde_json.
+    Detect(crate::bench_detect::DetectBench),
+    /// `evidence export` and `evidence verify` of a period of N events, vs SHA-256.
+    Evidence(crate::bench_evidence::EvidenceBench),
+    /// Every scenario in one run: a summary table of ratios and budgets.
+    All(crate::bench_all::AllBench),
+    /// A real `evident serve` fed HTTP NDJSON at a steady rate: RSS, queue, latency, counts.
+    Soak(crate::bench_soak::SoakBench),
     /// Parse + normalize throughput per format, one core, on the demo's records.
     Parse {
         /// Days of demo data to generate as input.
@@ -71,6 +83,12 @@ pub(crate) enum BenchCommand {
 pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
     match cmd {
         BenchCommand::Search(args) => crate::bench_search::run(args),
+        BenchCommand::Otlp(args) => crate::bench_otlp::run(args),
+        BenchCommand::Verify(args) => crate::bench_verify::run(args),
+        BenchCommand::Detect(args) => crate::bench_detect::run(args),
+        BenchCommand::Evidence(args) => crate::bench_evidence::run(args),
+        BenchCommand::All(args) => crate::bench_all::run(args),
+        BenchCommand::Soak(args) => crate::bench_soak::run(args),
         BenchCommand::Parse {
             days,
             json: json_out,
@@ -101,7 +119,7 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
 }
 
 /// One JSON event of exactly `size` bytes (padding in a message field), unique per `i`.
-fn event(i: usize, size: usize) -> Vec<u8> {
+pub(crate) fn event(i: usize, size: usize) -> Vec<u8> {
     let head = format!(
         "{{\"ts\":\"2026-11-26T10:00:00.{:06}Z\",\"level\":\"info\",\"service\":\"checkout\",\"request_id\":\"req-{i:012}\",\"user_id\":\"u{}\",\"client_ip\":\"10.0.{}.{}\",\"msg\":\"",
         i % 1_000_000,
@@ -382,7 +400,7 @@ fn cpu_rounds(mut round: impl FnMut()) -> (f64, usize) {
 
 /// CPU time of this thread in ns (Linux `/proc/thread-self/schedstat`; the kernel updates
 /// it at scheduler ticks, which is why [`cpu_rounds`] measures many rounds at once).
-fn thread_cpu_ns() -> u64 {
+pub(crate) fn thread_cpu_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse().ok())
@@ -511,14 +529,14 @@ fn syslog_message(i: usize, size: usize) -> Vec<u8> {
 }
 
 /// A port free on loopback right now.
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
 }
 
 /// Waits until something accepts connections on `port`.
-fn wait_listening(port: u16, what: &str) -> anyhow::Result<()> {
+pub(crate) fn wait_listening(port: u16, what: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         anyhow::ensure!(

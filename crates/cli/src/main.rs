@@ -4,7 +4,13 @@
 
 mod access;
 mod bench;
+mod bench_all;
+mod bench_detect;
+mod bench_evidence;
+mod bench_otlp;
 mod bench_search;
+mod bench_soak;
+mod bench_verify;
 mod case;
 mod demo;
 mod demo_live;

@@ -101,7 +101,9 @@ pub fn export(
     files.insert(MANIFEST_SIG.into(), sig.into_bytes());
 
     progress.update("writing files", 0, 1);
-    package::write_dir(&request.out, &files)?;
+    // The zip first, then the directory, each renamed into place when complete: a crash
+    // between them leaves a complete zip and no directory, and a re-run to the same place
+    // succeeds (it replaces the zip).
     let zip = if request.zip {
         let path = package::zip_path(&request.out);
         let top = request
@@ -114,6 +116,7 @@ pub fn export(
     } else {
         None
     };
+    package::write_dir(&request.out, &files)?;
     progress.update("done", 1, 1);
     Ok(Summary {
         dir: request.out.clone(),

@@ -198,8 +198,12 @@ pub(crate) fn index(
 
     let _ = write!(
         h,
-        "<h2 id=\"integrity\">Integrity</h2>\n<p>Checkpoints: {}. Read <a href=\"integrity/VERIFY.md\">VERIFY.md</a>; the standalone checker is <a href=\"integrity/verify_package.py\">verify_package.py</a>.</p>\n<ul>",
-        escape(&integrity.reason)
+        "<h2 id=\"integrity\">Integrity</h2>\n<p>Checkpoints: {}. Read <a href=\"integrity/VERIFY.md\">VERIFY.md</a>; the standalone checker is <a href=\"integrity/verify_package.py\">verify_package.py</a>.</p>\n<p>Evident re-verified the whole log {} time(s) in the period ({} clean); each run is listed in <a href=\"{}\">{}</a> with the ledger entry that sealed it.</p>\n<ul>",
+        escape(&integrity.reason),
+        integrity.verify_runs.0,
+        integrity.verify_runs.1,
+        crate::integrity::VERIFY_RUNS,
+        crate::integrity::VERIFY_RUNS
     );
     if !integrity.uncovered.is_empty() {
         let _ = write!(

@@ -1,11 +1,13 @@
 //! `integrity/`: the signed checkpoints bracketing the period, the consistency proof between
 //! them, a C2SP tlog-proof and the raw bytes of every sampled entry, the verifier key, the
-//! auditor's instructions and a standalone Python verifier.
+//! auditor's instructions, a standalone Python verifier, and the server's verification runs
+//! in the period.
 
 use evident_ledger::{SignedCheckpoint, TlogProof};
 
 use crate::export::{Period, day_ms, sampled_entries};
 use crate::package::Files;
+use crate::sections::{csv as csv_field, time};
 use crate::{EvidenceError, ExportRequest, Progress};
 
 /// Start checkpoint file.
@@ -31,7 +33,12 @@ pub(crate) struct Integrity {
     pub proofs: usize,
     /// Sampled entries left out because no checkpoint covers them yet.
     pub uncovered: Vec<u64>,
+    /// Whole-ledger verification runs recorded in the period, and how many were clean.
+    pub verify_runs: (usize, usize),
 }
+
+/// Path of the list of verification runs in the period.
+pub(crate) const VERIFY_RUNS: &str = "integrity/verification-runs.csv";
 
 /// Path of the proof of entry `index`.
 pub(crate) fn proof_path(index: u64) -> String {
@@ -126,6 +133,7 @@ pub(crate) fn write(
         files.insert(entry_path(*index), bytes);
         proofs += 1;
     }
+    let verify_runs = verification_runs(request, period, files)?;
     files.insert(
         "integrity/VERIFY.md".into(),
         verify_md(request, start.0, end.0, &reason, proofs, &uncovered).into_bytes(),
@@ -140,7 +148,59 @@ pub(crate) fn write(
         reason,
         proofs,
         uncovered,
+        verify_runs,
     })
+}
+
+/// Writes [`VERIFY_RUNS`]: every whole-ledger verification the server recorded in the
+/// period (scheduled or asked for), with the ledger entry that sealed it, so the auditor
+/// sees the log was checked, not only that it can be. Returns (runs, clean runs).
+fn verification_runs(
+    request: &ExportRequest<'_>,
+    period: &Period,
+    files: &mut Files,
+) -> Result<(usize, usize), EvidenceError> {
+    let start_ms = day_ms(period.from);
+    let mut csv = String::from(
+        "finished_utc,by,entries,checkpoints,seconds,result,problems,first_problem,ledger_index\n",
+    );
+    let (mut total, mut clean) = (0, 0);
+    for row in request
+        .db
+        .audit_rows(evident_store::INTEGRITY_AUDIT_KIND, None)?
+    {
+        let Ok(run) = serde_json::from_str::<serde_json::Value>(&row.body) else {
+            continue;
+        };
+        let at_ms = run["at_ms"].as_i64().unwrap_or(0);
+        if at_ms < start_ms || at_ms >= period.end_ms {
+            continue;
+        }
+        let damage: Vec<&str> = run["damage"]
+            .as_array()
+            .map(|d| d.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        total += 1;
+        if damage.is_empty() {
+            clean += 1;
+        }
+        let fields = [
+            time(at_ms),
+            run["by"].as_str().unwrap_or("").to_string(),
+            run["entries"].as_u64().unwrap_or(0).to_string(),
+            run["checkpoints"].as_u64().unwrap_or(0).to_string(),
+            format!("{:.1}", run["millis"].as_u64().unwrap_or(0) as f64 / 1000.0),
+            if damage.is_empty() { "clean" } else { "damage" }.to_string(),
+            damage.len().to_string(),
+            damage.first().copied().unwrap_or("").to_string(),
+            row.ledger_index.map(|i| i.to_string()).unwrap_or_default(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        csv.push_str(&line.join(","));
+        csv.push('\n');
+    }
+    files.insert(VERIFY_RUNS.into(), csv.into_bytes());
+    Ok((total, clean))
 }
 
 fn verify_md(

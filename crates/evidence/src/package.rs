@@ -41,17 +41,72 @@ pub(crate) fn manifest_note_text(manifest: &[u8]) -> String {
     format!("{MANIFEST_NOTE_HEADER}\nsha256 {}\n", sha256_hex(manifest))
 }
 
-/// Writes every file under `dir` (created; must be absent or empty).
+/// Writes every file under `dir` (must be absent or empty). The files go to a hidden
+/// sibling directory first (`.NAME.partial-PID`), are synced, and the directory is renamed
+/// into place at the end: a crash leaves `dir` absent or empty, never half-written, so a
+/// re-run starts over.
 pub(crate) fn write_dir(dir: &Path, files: &Files) -> Result<(), EvidenceError> {
     check_empty(dir)?;
+    let partial = partial_path(dir);
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).map_err(io_err(&partial))?;
+    }
     for (rel, bytes) in files {
-        let path = dir.join(rel);
+        let path = partial.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io_err(parent))?;
         }
-        std::fs::write(&path, bytes).map_err(io_err(&path))?;
+        write_synced(&path, bytes)?;
+    }
+    sync_dirs(&partial, files)?;
+    if dir.exists() {
+        // Empty (checked above): rename cannot replace a directory that holds entries.
+        std::fs::remove_dir(dir).map_err(io_err(dir))?;
+    }
+    std::fs::rename(&partial, dir).map_err(io_err(dir))?;
+    sync_parent(dir)
+}
+
+/// Where [`write_dir`] and [`write_zip`] build `path` before renaming it into place.
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(".partial-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Writes `bytes` to `path` and syncs it to disk.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
+    let mut f = std::fs::File::create(path).map_err(io_err(path))?;
+    f.write_all(bytes).map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))
+}
+
+/// Syncs `root` and every directory under it that `files` created, so their entries are
+/// durable before the rename publishes them.
+fn sync_dirs(root: &Path, files: &Files) -> Result<(), EvidenceError> {
+    let mut dirs: std::collections::BTreeSet<PathBuf> = files
+        .keys()
+        .filter_map(|rel| root.join(rel).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.insert(root.to_path_buf());
+    for d in dirs {
+        std::fs::File::open(&d)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err(&d))?;
     }
     Ok(())
+}
+
+/// Syncs the directory holding `path` (after a rename into it).
+fn sync_parent(path: &Path) -> Result<(), EvidenceError> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(parent)
+        .and_then(|f| f.sync_all())
+        .map_err(io_err(parent))
 }
 
 /// Fails early when `dir` holds files, before any work is done.
@@ -75,13 +130,16 @@ pub(crate) fn zip_path(dir: &Path) -> PathBuf {
     dir.with_file_name(name)
 }
 
-/// Writes `files` as a deflated zip with fixed timestamps (same files → same bytes).
+/// Writes `files` as a deflated zip with fixed timestamps (same files → same bytes), to a
+/// hidden sibling file first, synced and renamed into place: a crash never leaves a
+/// half-written zip at `path`.
 pub(crate) fn write_zip(path: &Path, top: &str, files: &Files) -> Result<(), EvidenceError> {
     let zerr = |e: zip::result::ZipError| EvidenceError::Zip {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let file = std::fs::File::create(path).map_err(io_err(path))?;
+    let partial = partial_path(path);
+    let file = std::fs::File::create(&partial).map_err(io_err(&partial))?;
     let mut zw = zip::ZipWriter::new(file);
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
@@ -92,8 +150,10 @@ pub(crate) fn write_zip(path: &Path, top: &str, files: &Files) -> Result<(), Evi
             .map_err(zerr)?;
         zw.write_all(bytes).map_err(io_err(path))?;
     }
-    zw.finish().map_err(zerr)?;
-    Ok(())
+    let file = zw.finish().map_err(zerr)?;
+    file.sync_all().map_err(io_err(&partial))?;
+    std::fs::rename(&partial, path).map_err(io_err(path))?;
+    sync_parent(path)
 }
 
 /// Reads a package directory (every regular file, recursively) or zip into a map.

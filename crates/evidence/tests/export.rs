@@ -51,13 +51,13 @@ fn export_writes_the_period_and_verifies_clean() {
     let s = f.export(&out, 42, true);
     assert_eq!(
         (s.files, s.alerts, s.cases, s.proofs, s.checkpoints),
-        (59, 8, 8, 11, (0, 27))
+        (60, 8, 8, 11, (0, 27))
     );
     assert_eq!(s.sampled_cases, [2, 3, 6, 7, 8]);
     for pkg in [out.clone(), s.zip.clone().unwrap()] {
         let r = verify_package(&pkg, None).unwrap();
         assert_eq!(r.findings, Vec::<String>::new(), "{}", pkg.display());
-        assert_eq!((r.files, r.proofs, r.checkpoints), (59, 11, Some((0, 27))));
+        assert_eq!((r.files, r.proofs, r.checkpoints), (60, 11, Some((0, 27))));
         assert_eq!(r.key_source, KeySource::Package);
     }
     let read = |p: &str| std::fs::read_to_string(out.join(p)).unwrap();
@@ -117,7 +117,7 @@ trivy,2026-01-04,2026-01-09,6\ntrivy,2026-01-11,2026-01-14,4\n"
         }
         links += 1;
     }
-    assert_eq!(links, 133);
+    assert_eq!(links, 135);
 }
 
 #[test]
@@ -363,7 +363,7 @@ fn the_standalone_python_checker_agrees() {
     };
     assert_eq!(
         run(),
-        (Some(0), "0 problem(s); 59 files checked\n".to_string())
+        (Some(0), "0 problem(s); 60 files checked\n".to_string())
     );
     let entry = pkg.join("integrity/entries/entry-000007.bin");
     let mut bytes = std::fs::read(&entry).unwrap();
@@ -381,7 +381,7 @@ fn the_standalone_python_checker_agrees() {
                 "integrity/entries/entry-000007.bin: SHA-256 does not match MANIFEST.json\n\
 {p2}: SHA-256 does not match MANIFEST.json\n{p3}: SHA-256 does not match MANIFEST.json\n\
 {p2}: proves entry 3, not 2\n{p3}: proves entry 2, not 3\n\
-{p7}: inclusion proof does not match the checkpoint root\n6 problem(s); 59 files checked\n",
+{p7}: inclusion proof does not match the checkpoint root\n6 problem(s); 60 files checked\n",
                 p2 = proof(2),
                 p3 = proof(3),
                 p7 = proof(7)
@@ -431,4 +431,52 @@ fn index_renders_in_headless_chromium() {
     );
     assert_eq!(dom.matches("<svg ").count(), 3);
     assert_eq!(dom.matches("<h3 id=").count(), 5);
+}
+
+/// The server's whole-ledger verification runs in the period are listed, with who ran
+/// them and what they found; runs outside the period are not.
+#[test]
+fn verification_runs_in_the_period_are_listed() {
+    use common::{DAY_MS, JAN1_MS};
+    let f = Fixture::new();
+    let runs = [
+        (JAN1_MS - DAY_MS, "scheduler", vec![]),
+        (JAN1_MS + DAY_MS + 3_600_000, "scheduler", vec![]),
+        (
+            JAN1_MS + 8 * DAY_MS,
+            "alice",
+            vec!["record checksum mismatch at entry 7 in segments/0.seg offset 548: bad, really"],
+        ),
+        (JAN1_MS + 20 * DAY_MS, "scheduler", vec![]),
+    ];
+    for (at_ms, by, damage) in runs {
+        let body = serde_json::json!({
+            "type": "integrity.verify", "at_ms": at_ms, "by": by, "entries": 40,
+            "bytes": 4000, "checkpoints": 27, "damage": damage, "millis": 1500,
+        });
+        f.db.record_audit(
+            evident_store::INTEGRITY_AUDIT_KIND,
+            0,
+            &body.to_string(),
+            f.ledger.size(),
+        )
+        .unwrap();
+    }
+    let out = f.dir.path().join("pkg");
+    f.export(&out, 42, false);
+    let read = |p: &str| std::fs::read_to_string(out.join(p)).unwrap();
+    assert_eq!(
+        read("integrity/verification-runs.csv"),
+        "finished_utc,by,entries,checkpoints,seconds,result,problems,first_problem,ledger_index\n\
+2026-01-02T01:00:00Z,scheduler,40,27,1.5,clean,0,,\n\
+2026-01-09T00:00:00Z,alice,40,27,1.5,damage,1,\"record checksum mismatch at entry 7 in segments/0.seg offset 548: bad, really\",\n"
+    );
+    assert!(
+        read("index.html")
+            .contains("Evident re-verified the whole log 2 time(s) in the period (1 clean)")
+    );
+    assert_eq!(
+        verify_package(&out, None).unwrap().findings,
+        Vec::<String>::new()
+    );
 }

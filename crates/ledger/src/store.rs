@@ -912,6 +912,31 @@ impl Ledger {
         end: u64,
         mut f: impl FnMut(u64, &[u8]),
     ) -> Result<(), LedgerError> {
+        self.stream_entries(start, end, &mut f, None)
+    }
+
+    /// [`Ledger::for_each_entry`] that steps over a damaged record (checksum mismatch,
+    /// impossible length) instead of stopping there: `damaged(index, error)` is called for
+    /// it and the stream goes on from the next record's indexed offset. For readers that
+    /// must not stall behind one bad record — the pipeline, reindex — while `verify`
+    /// reports the damage. Errors only when a file cannot be read at all.
+    pub fn for_each_readable_entry(
+        &self,
+        start: u64,
+        end: u64,
+        mut f: impl FnMut(u64, &[u8]),
+        mut damaged: impl FnMut(u64, LedgerError),
+    ) -> Result<(), LedgerError> {
+        self.stream_entries(start, end, &mut f, Some(&mut damaged))
+    }
+
+    fn stream_entries(
+        &self,
+        start: u64,
+        end: u64,
+        f: &mut dyn FnMut(u64, &[u8]),
+        mut damaged: Option<&mut dyn FnMut(u64, LedgerError)>,
+    ) -> Result<(), LedgerError> {
         let end = end.min(self.size());
         if start >= end {
             return Ok(());
@@ -949,22 +974,41 @@ impl Ledger {
                 std::io::Read::read_exact(&mut r, &mut frame).map_err(io_err("read", &seg_path))?;
                 let (len, crc) = split_frame(&frame);
                 if len as usize > MAX_ENTRY_BYTES {
-                    return Err(LedgerError::Corrupted {
-                        path: seg_path,
+                    let e = LedgerError::Corrupted {
+                        path: seg_path.clone(),
                         offset,
-                        reason: format!("record length {len} exceeds the limit"),
-                    });
+                        reason: format!("entry {i}: record length {len} exceeds the limit"),
+                    };
+                    let Some(report) = damaged.as_mut() else {
+                        return Err(e);
+                    };
+                    report(i, e);
+                    i += 1;
+                    if i < end && i < next_first {
+                        // The length cannot be trusted: resume at the next indexed offset.
+                        idx.read_exact_at(&mut off, HEADER_LEN + 8 * (i - first))
+                            .map_err(io_err("read", &idx_path))?;
+                        offset = u64::from_le_bytes(off);
+                        std::io::Seek::seek(&mut r, std::io::SeekFrom::Start(offset))
+                            .map_err(io_err("seek", &seg_path))?;
+                    }
+                    continue;
                 }
                 body.resize(len as usize, 0);
                 std::io::Read::read_exact(&mut r, &mut body).map_err(io_err("read", &seg_path))?;
-                if crc32fast::hash(&body) != crc {
-                    return Err(LedgerError::Corrupted {
-                        path: seg_path,
+                if crc32fast::hash(&body) == crc {
+                    f(i, &body);
+                } else {
+                    let e = LedgerError::Corrupted {
+                        path: seg_path.clone(),
                         offset,
                         reason: format!("entry {i}: record checksum mismatch"),
-                    });
+                    };
+                    match damaged.as_mut() {
+                        Some(report) => report(i, e),
+                        None => return Err(e),
+                    }
                 }
-                f(i, &body);
                 offset += FRAME_LEN + len as u64;
                 i += 1;
             }

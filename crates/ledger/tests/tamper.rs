@@ -343,3 +343,55 @@ fn checkpoint_inside_the_damaged_tile_still_names_the_missing_entry() {
         report.damage
     );
 }
+
+/// Readers that must not stall (the pipeline, reindex) step over a damaged record — a
+/// changed body, an impossible length — and hear about it; the strict reader stops there.
+#[test]
+fn readable_entries_step_over_damaged_records() {
+    let (dir, key) = ledger_1000();
+    flip_last_body_byte(dir.path(), 7, false);
+    let (start, _) = record_span(dir.path(), 20);
+    let mut bytes = fs::read(seg(dir.path())).unwrap();
+    bytes[start as usize..start as usize + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    fs::write(seg(dir.path()), bytes).unwrap();
+
+    let ledger = open(dir.path(), &key);
+    let mut seen = Vec::new();
+    let mut damaged = Vec::new();
+    ledger
+        .for_each_readable_entry(
+            0,
+            SIZE,
+            |i, _| seen.push(i),
+            |i, e| damaged.push((i, e.to_string())),
+        )
+        .unwrap();
+    let want: Vec<u64> = (0..SIZE).filter(|i| ![7, 20].contains(i)).collect();
+    assert_eq!(seen, want);
+    let seg_path = seg(dir.path()).display().to_string();
+    assert_eq!(
+        damaged,
+        vec![
+            (
+                7,
+                format!(
+                    "ledger data corrupted in {seg_path} at offset {}: entry 7: record checksum mismatch",
+                    offset_of(dir.path(), 7).unwrap()
+                )
+            ),
+            (
+                20,
+                format!(
+                    "ledger data corrupted in {seg_path} at offset {start}: entry 20: record length 4294967295 exceeds the limit"
+                )
+            ),
+        ]
+    );
+    let strict = ledger.for_each_entry(0, SIZE, |_, _| {}).unwrap_err();
+    assert!(
+        strict
+            .to_string()
+            .ends_with("entry 7: record checksum mismatch"),
+        "{strict}"
+    );
+}

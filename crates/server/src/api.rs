@@ -38,6 +38,16 @@ pub struct Counters {
     pub storage_errors: AtomicU64,
     /// HTTPS connections whose TLS handshake failed or timed out (plain HTTP, scanners).
     pub rejected_tls_handshake: AtomicU64,
+    /// HTTP connections open now (a gauge: up on accept, down on close).
+    pub http_connections_open: AtomicU64,
+    /// HTTP connections closed at once because `server.max_connections` were open.
+    pub http_connections_refused: AtomicU64,
+    /// HTTP connections closed because a request head (or the next one) did not arrive
+    /// within `server.header_read_timeout_secs` (slowloris, idle keep-alive).
+    pub http_header_timeouts: AtomicU64,
+    /// Requests answered 408 because their body did not arrive within
+    /// `server.request_body_timeout_secs`.
+    pub http_body_timeouts: AtomicU64,
 }
 
 impl Counters {
@@ -52,6 +62,10 @@ impl Counters {
             "rejected_bad_body": g(&self.rejected_bad_body),
             "storage_errors": g(&self.storage_errors),
             "rejected_tls_handshake": g(&self.rejected_tls_handshake),
+            "http_connections_open": g(&self.http_connections_open),
+            "http_connections_refused": g(&self.http_connections_refused),
+            "http_header_timeouts": g(&self.http_header_timeouts),
+            "http_body_timeouts": g(&self.http_body_timeouts),
         })
     }
 }
@@ -280,7 +294,15 @@ async fn ingest_handler(
         })?;
 
     let cfg = &s.node.config.ingest;
-    let bytes = to_bytes(body, cfg.max_body_bytes).await.map_err(|_| {
+    let bytes = to_bytes(body, cfg.max_body_bytes).await.map_err(|e| {
+        // A body cut off by its deadline is answered 408 by the accept loop, not counted here.
+        if crate::http_listen::is_body_timeout(e) {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request body did not arrive in time",
+            );
+        }
         counters.rejected_too_large.fetch_add(1, Ordering::Relaxed);
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

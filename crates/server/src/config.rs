@@ -249,12 +249,16 @@ pub struct HealthConfig {
     /// A source whose median clock skew (receive time − event time) exceeds this many
     /// seconds, either way, is flagged as skewed.
     pub skew_threshold_secs: f64,
+    /// The server re-verifies the whole ledger when the last verification run is this
+    /// many seconds old (daily by default; 0 turns the schedule off). See `integrity.rs`.
+    pub verify_every_secs: u64,
 }
 
 impl Default for HealthConfig {
     fn default() -> Self {
         HealthConfig {
             skew_threshold_secs: 300.0,
+            verify_every_secs: 86_400,
         }
     }
 }
@@ -279,6 +283,31 @@ pub struct ServerConfig {
     /// responses carry HSTS.
     #[serde(default)]
     pub tls: Option<TlsFiles>,
+    /// Seconds a client has to send a complete request head (and, between requests on a
+    /// kept-alive connection, to start the next one) before the connection is closed: a
+    /// slowloris client holds a connection for this long at most.
+    #[serde(default = "default_header_read_timeout_secs")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request's whole body, from the end of its head; a
+    /// stalled upload is then answered 408 and its connection closed.
+    #[serde(default = "default_request_body_timeout_secs")]
+    pub request_body_timeout_secs: u64,
+    /// HTTP connections open at once (after the TLS handshake for HTTPS); a connection
+    /// beyond this is closed at once and counted, so the open ones keep their share.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+fn default_header_read_timeout_secs() -> u64 {
+    10
+}
+
+fn default_request_body_timeout_secs() -> u64 {
+    60
+}
+
+fn default_max_connections() -> usize {
+    10_000
 }
 
 /// A PEM certificate chain and private key.
@@ -296,6 +325,9 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             tls: None,
+            header_read_timeout_secs: default_header_read_timeout_secs(),
+            request_body_timeout_secs: default_request_body_timeout_secs(),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -408,6 +440,24 @@ impl Config {
             .map_err(|e| invalid(e.to_string()))?;
         if config.ingest.queue_records == 0 {
             return Err(invalid("ingest.queue_records must be at least 1".into()));
+        }
+        for (key, value) in [
+            (
+                "server.header_read_timeout_secs",
+                config.server.header_read_timeout_secs,
+            ),
+            (
+                "server.request_body_timeout_secs",
+                config.server.request_body_timeout_secs,
+            ),
+            (
+                "server.max_connections",
+                config.server.max_connections as u64,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(format!("{key} must be at least 1")));
+            }
         }
         for (name, ids) in config
             .controls

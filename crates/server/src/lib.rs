@@ -21,8 +21,10 @@ mod change_tickets;
 mod config;
 pub mod connectors;
 pub mod evidence;
+mod http_listen;
 mod ingest;
 pub mod integrations;
+pub mod integrity;
 pub mod ir_plan;
 mod log_api;
 mod metrics;
@@ -238,6 +240,37 @@ pub async fn serve(
             }
         }
     });
+    let verify_node = node.clone();
+    let verifier = tokio::spawn(async move {
+        // Checked once a minute; the first check runs at start.
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let n = verify_node.clone();
+            let ran = tokio::task::spawn_blocking(move || {
+                let every = n.config.health.verify_every_secs;
+                let last = integrity::runs(&n)?.into_iter().next();
+                let now_ms = (evident_ledger::now_ns() / 1_000_000) as i64;
+                if !integrity::scheduled_run_due(last.as_ref(), every, now_ms) {
+                    return Ok(None);
+                }
+                integrity::verify_now(&n, integrity::SCHEDULER).map(Some)
+            })
+            .await;
+            match ran {
+                Ok(Ok(Some(run))) if run.is_clean() => {
+                    tracing::info!(entries = run.entries, millis = run.millis, "ledger verified")
+                }
+                Ok(Ok(Some(run))) => {
+                    tracing::error!(damage = ?run.damage, "ledger verification found damage")
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "scheduled ledger verification failed"),
+                Err(e) => tracing::error!(error = %e, "ledger verification task failed"),
+            }
+        }
+    });
     let pipeline_node = node.clone();
     let detector = detector_for(&node.config, &node.db)?;
     let pipeline = tokio::spawn(async move {
@@ -292,24 +325,17 @@ pub async fn serve(
     let (stop_connectors, stop) = tokio::sync::watch::channel(false);
     let connectors = connectors::start(&node, &stop);
     let outbox = integrations::start(&node, &stop);
-    let service = app(node.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = match https {
-        None => {
-            axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
+    // Timeouts and the connection cap (`[server]`) apply to HTTP and HTTPS alike.
+    let limits = http_listen::Limits::from_config(&node.config.server);
+    let router = app(node.clone());
+    let counters = node.counters.clone();
+    match https {
+        None => http_listen::serve(listener, router, limits, counters, shutdown).await,
         Some(config) => {
-            use axum::serve::ListenerExt;
-            // `tap_io` gives the TLS listener axum's `ConnectInfo<SocketAddr>` (the peer).
-            let listener =
-                tls::TlsListener::new(listener, config, node.counters.clone()).tap_io(|_| {});
-            axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown)
-                .await
+            let listener = tls::TlsListener::new(listener, config, counters.clone());
+            http_listen::serve(listener, router, limits, counters, shutdown).await;
         }
     }
-    .map_err(Error::Serve);
     syslog.shutdown().await;
     // Stop the connectors before the last checkpoint. A step cut short is like a crash there,
     // which they recover from (docs/receivers/connectors.md); an append already begun completes.
@@ -330,6 +356,7 @@ pub async fn serve(
         tracing::warn!("the integration outbox did not stop within 10 s");
     }
     checkpointer.abort();
+    verifier.abort();
     retention_task.abort();
     pipeline.abort();
     let l = node.ledger.clone();
@@ -338,5 +365,5 @@ pub async fn serve(
         Ok(Err(e)) => tracing::error!(error = %e, "final checkpoint failed"),
         Err(e) => tracing::error!(error = %e, "final checkpoint task failed"),
     }
-    result
+    Ok(())
 }

@@ -107,6 +107,26 @@ fn counters(c: &crate::Counters) -> Vec<(&'static str, Option<&'static str>, u64
             g(&c.rejected_bad_body),
         ),
         ("evident_storage_errors_total", None, g(&c.storage_errors)),
+        (
+            "evident_http_connections_refused_total",
+            None,
+            g(&c.http_connections_refused),
+        ),
+        (
+            "evident_http_header_timeouts_total",
+            None,
+            g(&c.http_header_timeouts),
+        ),
+        (
+            "evident_http_body_timeouts_total",
+            None,
+            g(&c.http_body_timeouts),
+        ),
+        (
+            "evident_http_connections_open",
+            None,
+            g(&c.http_connections_open),
+        ),
     ]
 }
 
@@ -131,7 +151,7 @@ fn render(s: &Snapshot) -> String {
             );
         }
     }
-    let helps: [(&str, &str); 4] = [
+    let helps: [(&str, &str); 7] = [
         (
             "evident_records_accepted_total",
             "Records durably appended to the ledger by any receiver.",
@@ -147,6 +167,18 @@ fn render(s: &Snapshot) -> String {
         (
             "evident_storage_errors_total",
             "Requests that failed on storage or an internal error; nothing was acknowledged.",
+        ),
+        (
+            "evident_http_connections_refused_total",
+            "HTTP connections closed on accept because server.max_connections were open.",
+        ),
+        (
+            "evident_http_header_timeouts_total",
+            "HTTP connections closed because no complete request head came within server.header_read_timeout_secs.",
+        ),
+        (
+            "evident_http_body_timeouts_total",
+            "Requests answered 408 because their body did not arrive within server.request_body_timeout_secs.",
         ),
     ];
     for (metric, help) in helps {
@@ -169,6 +201,16 @@ fn render(s: &Snapshot) -> String {
         header_lines(&mut out, metric, "gauge", help);
         let _ = writeln!(out, "{metric} {v}");
     };
+    let open = s
+        .counters
+        .iter()
+        .find(|(name, _, _)| *name == "evident_http_connections_open")
+        .map_or(0, |(_, _, v)| *v);
+    gauge(
+        "evident_http_connections_open",
+        "HTTP connections open now (at most server.max_connections).",
+        open,
+    );
     gauge(
         "evident_ledger_tree_size",
         "Entries in the ledger.",

@@ -126,23 +126,33 @@ impl Pipeline {
             .collect();
         let mut by_source: BTreeMap<String, Vec<(u64, u64, Vec<u8>)>> = BTreeMap::new();
         let mut system = Vec::new();
-        ledger.for_each_entry(from, to, |index, bytes| match Entry::decode(bytes) {
-            // Evident's own events are already normalized: detection only, no parser.
-            Ok(e) if crate::system_events::is_system_event(&e) => {
-                match serde_json::from_slice::<evident_model::Event>(&e.body) {
-                    Ok(event) => system.push((index, event)),
-                    Err(err) => tracing::error!(index, error = %err, "unreadable system event"),
+        // A damaged record is skipped, not waited on: `verify` (scheduled in the server)
+        // names it and raises the integrity alert, which this pipeline must get to.
+        let damaged = |index: u64, e: evident_ledger::LedgerError| {
+            tracing::error!(index, error = %e, "damaged ledger entry skipped");
+        };
+        ledger.for_each_readable_entry(
+            from,
+            to,
+            |index, bytes| match Entry::decode(bytes) {
+                // Evident's own events are already normalized: detection only, no parser.
+                Ok(e) if crate::system_events::is_system_event(&e) => {
+                    match serde_json::from_slice::<evident_model::Event>(&e.body) {
+                        Ok(event) => system.push((index, event)),
+                        Err(err) => tracing::error!(index, error = %err, "unreadable system event"),
+                    }
                 }
-            }
-            Ok(e) if e.kind == EntryKind::Log => {
-                by_source
-                    .entry(e.source)
-                    .or_default()
-                    .push((index, e.received_at_ns, e.body));
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(index, error = %e, "undecodable ledger entry"),
-        })?;
+                Ok(e) if e.kind == EntryKind::Log => {
+                    by_source
+                        .entry(e.source)
+                        .or_default()
+                        .push((index, e.received_at_ns, e.body));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(index, error = %e, "undecodable ledger entry"),
+            },
+            damaged,
+        )?;
         let mut work: Vec<SourceWork> = by_source
             .into_iter()
             .map(|(source, records)| {

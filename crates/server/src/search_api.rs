@@ -96,49 +96,58 @@ pub fn index_range(
         let from = writer.fed_through();
         let end = to.min(from.saturating_add(PIPELINE_BATCH));
         let mut failed = None;
-        ledger.for_each_entry(from, end, |index, bytes| {
-            if failed.is_some() {
-                return;
-            }
-            let entry = match Entry::decode(bytes) {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::error!(index, error = %e, "undecodable ledger entry; not indexed");
+        let damaged = |index: u64, e: evident_ledger::LedgerError| {
+            tracing::error!(index, error = %e, "damaged ledger entry; not indexed");
+        };
+        ledger.for_each_readable_entry(
+            from,
+            end,
+            |index, bytes| {
+                if failed.is_some() {
                     return;
                 }
-            };
-            let events = if crate::system_events::is_system_event(&entry) {
-                match serde_json::from_slice::<Event>(&entry.body) {
-                    Ok(e) => vec![e],
-                    Err(_) => Vec::new(),
-                }
-            } else if entry.kind == EntryKind::Log {
-                let parser = parsers.entry(entry.source.clone()).or_insert_with(|| {
-                    let parser =
-                        Parser::new(formats.get(&entry.source).copied().unwrap_or(Format::Auto));
-                    match json_mappings.get(&entry.source) {
-                        Some(m) => parser.with_json_mapping(m.clone()),
-                        None => parser,
+                let entry = match Entry::decode(bytes) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::error!(index, error = %e, "undecodable ledger entry; not indexed");
+                        return;
                     }
-                });
-                let ctx = ParseContext::new(&entry.source, entry.received_at_ns);
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    parser.parse(&entry.body, &ctx)
-                }))
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            for e in &events {
-                match writer.add(index, &entry.source, e) {
-                    Ok(true) => added += 1,
-                    Ok(false) => {}
-                    Err(e) => failed = Some(e),
+                };
+                let events = if crate::system_events::is_system_event(&entry) {
+                    match serde_json::from_slice::<Event>(&entry.body) {
+                        Ok(e) => vec![e],
+                        Err(_) => Vec::new(),
+                    }
+                } else if entry.kind == EntryKind::Log {
+                    let parser = parsers.entry(entry.source.clone()).or_insert_with(|| {
+                        let parser = Parser::new(
+                            formats.get(&entry.source).copied().unwrap_or(Format::Auto),
+                        );
+                        match json_mappings.get(&entry.source) {
+                            Some(m) => parser.with_json_mapping(m.clone()),
+                            None => parser,
+                        }
+                    });
+                    let ctx = ParseContext::new(&entry.source, entry.received_at_ns);
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        parser.parse(&entry.body, &ctx)
+                    }))
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                for e in &events {
+                    match writer.add(index, &entry.source, e) {
+                        Ok(true) => added += 1,
+                        Ok(false) => {}
+                        Err(e) => failed = Some(e),
+                    }
                 }
-            }
-        })?;
+            },
+            damaged,
+        )?;
         if let Some(e) = failed {
             writer.rollback()?;
             return Err(e.into());

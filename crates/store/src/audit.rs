@@ -43,6 +43,10 @@ impl SealState {
     }
 }
 
+/// Audit-trail kind of the server's ledger verification runs (body: the run as JSON,
+/// `type: integrity.verify`); the evidence package lists those in its period.
+pub const INTEGRITY_AUDIT_KIND: &str = "integrity";
+
 /// One audit row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditRow {

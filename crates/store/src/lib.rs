@@ -38,7 +38,7 @@ pub use access::{
     MIN_PASSWORD_CHARS, NewUser, SESSION_MS, Session, TokenHolder, TokenRefused, User,
 };
 pub use alerts::AlertRow;
-pub use audit::{AuditRow, SealState};
+pub use audit::{AuditRow, INTEGRITY_AUDIT_KIND, SealState};
 pub use cases::{CASE_AUDIT_KIND, CaseFilter, CaseHistoryRow, StoredCase};
 pub use cursors::ConnectorMark;
 pub use health::{HealthDelta, SkewHistogram, SourceHealth};

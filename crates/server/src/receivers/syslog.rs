@@ -51,8 +51,11 @@ const MAX_BATCH_RECORDS: usize = 4096;
 /// `ingest.max_record_bytes` can exceed it alone). With the batch being stored, a connection
 /// holds at most about twice this plus one read and one partial message.
 const MAX_BATCH_BYTES: usize = 1 << 20;
-/// Bytes read from a socket at once.
+/// Bytes read from a socket at once, at most.
 const READ_BUF: usize = 64 << 10;
+/// A connection's first read buffer: it doubles (up to [`READ_BUF`]) each time a read fills
+/// it, so thousands of quiet connections cost 4 KiB each instead of 64.
+const READ_BUF_START: usize = 4 << 10;
 /// UDP datagrams stored per ledger call, at most.
 const MAX_UDP_BATCH: usize = 1024;
 /// UDP stores in flight per listener before datagrams wait in the pending batch.
@@ -702,7 +705,7 @@ async fn read_stream<S: AsyncRead + Unpin>(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut framer = Framer::new(listener.max);
-    let mut buf = vec![0u8; READ_BUF];
+    let mut buf = vec![0u8; READ_BUF_START];
     let mut batch = Batch::default();
     let mut storing: Option<StoreFuture> = None;
     let mut reading = true;
@@ -728,7 +731,12 @@ async fn read_stream<S: AsyncRead + Unpin>(
                     framer.finish(|f| listener.on_frame(f, peer, &mut batch));
                     reading = false;
                 }
-                Ok(n) => framer.push(&buf[..n], |f| listener.on_frame(f, peer, &mut batch)),
+                Ok(n) => {
+                    framer.push(&buf[..n], |f| listener.on_frame(f, peer, &mut batch));
+                    if n == buf.len() && buf.len() < READ_BUF {
+                        buf.resize(buf.len() * 2, 0);
+                    }
+                }
                 // A TLS peer that closes without close_notify: the data before it is whole.
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     framer.finish(|f| listener.on_frame(f, peer, &mut batch));

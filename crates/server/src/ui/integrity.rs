@@ -1,11 +1,7 @@
 //! `GET /integrity`: the latest signed checkpoint, the tree size, the verifier key anyone
-//! needs to check the log offline, and the last verification run from this page;
-//! `POST /integrity/verify` re-reads and re-hashes the whole ledger ([`evident_ledger::verify`])
-//! and shows what it found.
-
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{LazyLock, Mutex, PoisonError};
+//! needs to check the log offline, and the recent verification runs (scheduled or asked
+//! for); `POST /integrity/verify` re-reads and re-hashes the whole ledger now
+//! ([`crate::integrity::verify_now`]: recorded, sealed, damage raised as an alert).
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,32 +10,23 @@ use maud::html;
 use super::{UiError, blocking, csrf_field, render, when};
 use crate::api::AppState;
 use crate::auth::Principal;
-use crate::cases_api::now_ms;
+use crate::integrity::{VerifyRun, runs, verify_now};
 
-/// The outcome of one verification run.
-#[derive(Clone, Debug)]
-struct LastVerify {
-    at_ms: i64,
-    by: String,
-    entries: u64,
-    checkpoints: u64,
-    damage: Vec<String>,
-}
-
-/// The last run per ledger directory, for as long as the server runs (a fresh start
-/// shows "not verified since the server started": the CLI's `evident verify` is the
-/// scheduled check).
-static LAST: LazyLock<Mutex<HashMap<PathBuf, LastVerify>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Runs listed on the page (all of them are in the audit trail).
+const RUNS_SHOWN: usize = 10;
 
 pub(super) async fn page(State(s): State<AppState>, principal: Principal) -> Response {
     let ledger = &s.node.ledger;
     let cp = ledger.latest_checkpoint();
-    let last = LAST
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(&s.node.data.ledger_path())
-        .cloned();
+    let recent: Vec<VerifyRun> = match runs(&s.node) {
+        Ok(r) => r.into_iter().take(RUNS_SHOWN).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading verification runs");
+            Vec::new()
+        }
+    };
+    let last = recent.first();
+    let every = s.node.config.health.verify_every_secs;
     let body = html! {
         dl.facts #integrity {
             dt { "Origin" } dd { (s.node.config.origin) }
@@ -65,15 +52,34 @@ pub(super) async fn page(State(s): State<AppState>, principal: Principal) -> Res
         }
         section aria-labelledby="ver-h" {
             h2 #ver-h { "Verification" }
-            @match &last {
-                Some(v) if v.damage.is_empty() => p #verify-status .ok {
+            @match last {
+                Some(v) if v.is_clean() => p #verify-status .ok {
                     span.badge.ok { "CLEAN" } " " (v.entries) " entries re-hashed, "
                     (v.checkpoints) " checkpoints checked, " (when(v.at_ms)) " by " (v.by) "." },
                 Some(v) => div #verify-status {
                     p { span.badge.bad { "DAMAGE" } " found " (when(v.at_ms)) " by " (v.by) ":" }
                     ul { @for d in &v.damage { li { (d) } } }
                 },
-                None => p #verify-status { "Not verified from this page since the server started." },
+                None => p #verify-status { "Not verified yet." },
+            }
+            p.hint {
+                @if every == 0 { "Scheduled verification is off ([health] verify_every_secs = 0)." }
+                @else { "The server re-verifies the whole log every " (every / 3600) " h " ((every % 3600) / 60) " min; every run is sealed into the log." }
+            }
+            @if !recent.is_empty() {
+                table #verify-runs {
+                    caption { "Recent verification runs" }
+                    thead { tr { th scope="col" { "When" } th scope="col" { "By" } th scope="col" { "Entries" } th scope="col" { "Checkpoints" } th scope="col" { "Seconds" } th scope="col" { "Result" } } }
+                    tbody {
+                        @for r in &recent {
+                            tr {
+                                td { (when(r.at_ms)) } td { (r.by) } td { (r.entries) } td { (r.checkpoints) }
+                                td { (format!("{:.1}", r.millis as f64 / 1000.0)) }
+                                td { @if r.is_clean() { span.badge.ok { "clean" } } @else { span.badge.bad { (r.damage.len()) " problem(s)" } } }
+                            }
+                        }
+                    }
+                }
             }
             form method="post" action="/integrity/verify" {
                 (csrf_field(&principal))
@@ -91,25 +97,7 @@ pub(super) async fn verify(
     let node = s.node.clone();
     let by = principal.actor();
     blocking(move || {
-        let dir = node.data.ledger_path();
-        let verifier = node.ledger.verifier();
-        let mut report = evident_ledger::verify(&dir, &verifier, &mut |_, _| {})?;
-        // The server signs a checkpoint every second while the log grows; one signed while
-        // verify read the checkpoint files looks like a mismatch. Damage survives a second
-        // read; a race does not.
-        if !report.is_clean() {
-            report = evident_ledger::verify(&dir, &verifier, &mut |_, _| {})?;
-        }
-        let run = LastVerify {
-            at_ms: now_ms(),
-            by,
-            entries: report.entries,
-            checkpoints: report.checkpoints,
-            damage: report.damage.iter().map(ToString::to_string).collect(),
-        };
-        LAST.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(dir, run);
+        verify_now(&node, &by)?;
         Ok(())
     })
     .await?;
