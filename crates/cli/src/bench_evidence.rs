@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::Context as _;
+use chrono::NaiveDate;
 use clap::Args;
 use evident_ledger::Entry;
 use evident_model::Format;
@@ -33,6 +34,11 @@ pub(crate) struct EvidenceBench {
     /// Size of each event in bytes (JSON).
     #[arg(long, default_value_t = 512)]
     pub(crate) event_bytes: usize,
+    /// Instead of generated JSON events: the demo company's last D days (`evident demo
+    /// --no-serve --days D`: ten sources, alerts, cases, reviews), so the package holds a
+    /// case sample with entry proofs; --events and --event-bytes are then unused.
+    #[arg(long, value_name = "D")]
+    pub(crate) demo_days: Option<u32>,
     /// Work directory (default: a temporary directory, removed afterwards).
     #[arg(long)]
     pub(crate) dir: Option<PathBuf>,
@@ -69,46 +75,13 @@ pub(crate) fn measure(args: &EvidenceBench) -> anyhow::Result<Value> {
         (None, None) => anyhow::bail!("no work directory"),
     };
     let data = DataDir::new(root.join("data"));
-    data.init("evident.local/bench-evidence")?;
-    let days = args.days.max(1);
-    let to = chrono::Utc::now().date_naive() - chrono::Days::new(1);
-    let from = to - chrono::Days::new(u64::from(days) - 1);
-    let start_ns = from
-        .and_hms_opt(0, 0, 0)
-        .context("period start")?
-        .and_utc()
-        .timestamp_nanos_opt()
-        .and_then(|n| u64::try_from(n).ok())
-        .context("period start out of range")?;
-    let span_ns = u64::from(days) * 86_400 * 1_000_000_000;
-
-    let node = Evident::open(&data)?;
-    node.db.add_source(&"bench".parse()?, Format::JsonApp)?;
-    let generating = Instant::now();
-    let n = args.events;
-    let mut i = 0u64;
-    while i < n {
-        let end = (i + GENERATE_BATCH).min(n);
-        let batch: Vec<Entry> = (i..end)
-            .map(|k| {
-                let at = start_ns + (u128::from(k) * u128::from(span_ns) / u128::from(n)) as u64;
-                Entry::log("bench", at, app_event(k, at, args.event_bytes))
-            })
-            .collect();
-        node.ledger.append(batch)?;
-        i = end;
-    }
-    let generate_secs = generating.elapsed().as_secs_f64();
-    let normalizing = Instant::now();
-    let normalized = Pipeline::new(node.config.json_mappings.clone())
-        .catch_up(&node.ledger, &node.db)
-        .context("normalizing the generated period")?;
-    node.ledger.checkpoint()?;
-    let normalize_secs = normalizing.elapsed().as_secs_f64();
-    let ledger_bytes = dir_bytes(&data.ledger_path())?.1;
-    drop(node);
-
     let exe = std::env::current_exe().context("locating the evident binary")?;
+    let (generated, from, to) = match args.demo_days {
+        Some(d) => demo_period(&exe, &data, d)?,
+        None => generated_period(&data, args)?,
+    };
+    let n = generated.events;
+
     let pkg = root.join("package");
     let started = Instant::now();
     let export_out = evident(
@@ -159,11 +132,12 @@ pub(crate) fn measure(args: &EvidenceBench) -> anyhow::Result<Value> {
     Ok(json!({
         "scenario": "evidence",
         "events": n,
-        "normalized_entries": normalized,
-        "days": days, "from": from.to_string(), "to": to.to_string(),
-        "ledger_bytes": ledger_bytes,
-        "generate_seconds": generate_secs,
-        "normalize_seconds": normalize_secs,
+        "source": generated.source,
+        "normalized_entries": generated.normalized,
+        "days": (to - from).num_days() + 1, "from": from.to_string(), "to": to.to_string(),
+        "ledger_bytes": generated.ledger_bytes,
+        "generate_seconds": generated.generate_secs,
+        "normalize_seconds": generated.normalize_secs,
         "export": {"seconds": export_secs, "files": files, "bytes": package_bytes,
                    "mb_per_sec": mb / export_secs, "summary": export_out.trim(),
                    "ratio_to_sha256": mb / export_secs / sha_mbps},
@@ -175,6 +149,116 @@ pub(crate) fn measure(args: &EvidenceBench) -> anyhow::Result<Value> {
         "baseline_sha256_mb_per_sec": sha_mbps,
         "ok": findings == 0,
     }))
+}
+
+/// The period the package covers, as generated.
+struct Generated {
+    /// "generated" or "demo".
+    source: &'static str,
+    /// Ledger entries of the period's records.
+    events: u64,
+    /// Entries the pipeline normalized.
+    normalized: u64,
+    ledger_bytes: u64,
+    generate_secs: f64,
+    normalize_secs: f64,
+}
+
+/// Appends `args.events` JSON events spread over `args.days` days ending yesterday, then
+/// normalizes them (the catch-up `evidence export` would otherwise do inside its timing).
+fn generated_period(
+    data: &DataDir,
+    args: &EvidenceBench,
+) -> anyhow::Result<(Generated, NaiveDate, NaiveDate)> {
+    data.init("evident.local/bench-evidence")?;
+    let days = args.days.max(1);
+    let to = chrono::Utc::now().date_naive() - chrono::Days::new(1);
+    let from = to - chrono::Days::new(u64::from(days) - 1);
+    let start_ns = from
+        .and_hms_opt(0, 0, 0)
+        .context("period start")?
+        .and_utc()
+        .timestamp_nanos_opt()
+        .and_then(|n| u64::try_from(n).ok())
+        .context("period start out of range")?;
+    let span_ns = u64::from(days) * 86_400 * 1_000_000_000;
+
+    let node = Evident::open(data)?;
+    node.db.add_source(&"bench".parse()?, Format::JsonApp)?;
+    let generating = Instant::now();
+    let n = args.events;
+    let mut i = 0u64;
+    while i < n {
+        let end = (i + GENERATE_BATCH).min(n);
+        let batch: Vec<Entry> = (i..end)
+            .map(|k| {
+                let at = start_ns + (u128::from(k) * u128::from(span_ns) / u128::from(n)) as u64;
+                Entry::log("bench", at, app_event(k, at, args.event_bytes))
+            })
+            .collect();
+        node.ledger.append(batch)?;
+        i = end;
+    }
+    let generate_secs = generating.elapsed().as_secs_f64();
+    let normalizing = Instant::now();
+    let normalized = Pipeline::new(node.config.json_mappings.clone())
+        .catch_up(&node.ledger, &node.db)
+        .context("normalizing the generated period")?;
+    node.ledger.checkpoint()?;
+    let normalize_secs = normalizing.elapsed().as_secs_f64();
+    let ledger_bytes = dir_bytes(&data.ledger_path())?.1;
+    Ok((
+        Generated {
+            source: "generated",
+            events: n,
+            normalized,
+            ledger_bytes,
+            generate_secs,
+            normalize_secs,
+        },
+        from,
+        to,
+    ))
+}
+
+/// `evident demo --no-serve --days D` into `data` (generated, ingested, normalized, detected,
+/// cases worked, reviews signed); the period is its last D days.
+fn demo_period(
+    exe: &Path,
+    data: &DataDir,
+    days: u32,
+) -> anyhow::Result<(Generated, NaiveDate, NaiveDate)> {
+    let days = days.max(1);
+    let started = Instant::now();
+    evident(
+        exe,
+        &[
+            "demo".as_ref(),
+            "--no-serve".as_ref(),
+            "--days".as_ref(),
+            days.to_string().as_ref(),
+            "--data".as_ref(),
+            data.root().as_os_str(),
+        ],
+    )?;
+    let generate_secs = started.elapsed().as_secs_f64();
+    let node = Evident::open(data)?;
+    let events = node.ledger.size();
+    let ledger_bytes = dir_bytes(&data.ledger_path())?.1;
+    let to = chrono::Utc::now().date_naive();
+    let from = to - chrono::Days::new(u64::from(days));
+    Ok((
+        Generated {
+            source: "demo",
+            events,
+            normalized: node.db.watermark()?,
+            ledger_bytes,
+            generate_secs,
+            normalize_secs: 0.0,
+        },
+        from,
+        to,
+    ))
 }
 
 /// The summary rows `bench all` prints for this report: export and verify.

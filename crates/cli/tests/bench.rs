@@ -259,3 +259,54 @@ fn bench_all_runs_every_scenario_and_summarizes_them() {
     assert_eq!(r["scenarios"]["evidence"]["ok"], true);
     assert!(r["machine"]["cores"].as_u64().unwrap() >= 1);
 }
+
+#[test]
+fn soak_refuses_a_run_that_would_fill_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_evident"))
+        .args(["bench", "soak", "--minutes", "600", "--rate", "100000000"])
+        .arg("--dir")
+        .arg(dir.path())
+        .env("EVIDENT_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // 1e8 events/s × 36,000 s × 1,024 B × 1.4
+    assert!(
+        stderr.contains(
+            "error: the soak would write ~5160960.0 GB (100000000 events/s × 600 min × 1024 B × 1.4) but "
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("lower --rate, --minutes or --event-bytes"),
+        "{stderr}"
+    );
+    // It stopped before sending: no report.
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn evidence_bench_over_the_demo_samples_cases_with_entry_proofs() {
+    let r = bench(&["evidence", "--demo-days", "2"]);
+    assert_eq!(r["source"], "demo");
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["verify"]["findings"], 0);
+    let proofs = r["verify"]["proofs"].as_u64().unwrap();
+    assert!(proofs > 0, "{r}");
+    // What export wrote is what verify checked.
+    let summary = r["export"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!("; {proofs} entry proofs;")),
+        "{summary}"
+    );
+    assert_eq!(
+        r["verify"]["files"].as_u64().unwrap(),
+        r["export"]["files"].as_u64().unwrap() - 2
+    );
+    // The demo's records are all in the period and normalized (the rest of the ledger is
+    // the audit trail of its setup and response work).
+    assert!(r["normalized_entries"].as_u64().unwrap() <= r["events"].as_u64().unwrap());
+    assert!(r["events"].as_u64().unwrap() > 10_000, "{r}");
+}

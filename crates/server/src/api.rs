@@ -48,6 +48,9 @@ pub struct Counters {
     /// Requests answered 408 because their body did not arrive within
     /// `server.request_body_timeout_secs`.
     pub http_body_timeouts: AtomicU64,
+    /// Syslog TCP/TLS connections closed on accept because a listener already had
+    /// `server.max_connections` open.
+    pub syslog_connections_refused: AtomicU64,
 }
 
 impl Counters {
@@ -66,6 +69,7 @@ impl Counters {
             "http_connections_refused": g(&self.http_connections_refused),
             "http_header_timeouts": g(&self.http_header_timeouts),
             "http_body_timeouts": g(&self.http_body_timeouts),
+            "syslog_connections_refused": g(&self.syslog_connections_refused),
         })
     }
 }

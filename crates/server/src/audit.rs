@@ -14,6 +14,9 @@ pub const AUDIT_SOURCE: &str = "evident";
 /// Entry metadata naming the audit row an entry seals.
 pub const AUDIT_RECORD_KEY: &str = "audit_record";
 
+/// Held while sealing (see [`seal_audit_trail`]).
+static SEALING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Seals every unsealed audit row into the ledger, in order, and returns how many it
 /// appended. A row left `sealing` by a crash is looked up in the ledger first, so it is
 /// never sealed twice. Does nothing on a read-only ledger (the server seals later).
@@ -21,6 +24,12 @@ pub fn seal_audit_trail(ledger: &Ledger, db: &StateDb) -> Result<u64, Error> {
     if ledger.is_read_only() {
         return Ok(0);
     }
+    // One sealer at a time in this process: two threads reading the same pending rows
+    // would both append them (the server's checkpointer, the pipeline's case changes,
+    // start-up records and HTTP handlers all seal).
+    let _one_at_a_time = SEALING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let rows = db.unsealed_audit_rows()?;
     let interrupted: Vec<&AuditRow> = rows
         .iter()

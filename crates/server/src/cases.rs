@@ -142,6 +142,12 @@ pub fn check_case_history(ledger: &Ledger, db: &StateDb) -> Result<CaseCheck, Er
             check.unsealed_rows += 1;
             continue;
         };
+        if index >= ledger.size() && ledger.is_read_only() {
+            // Beside a running server the ledger is read as of its latest checkpoint; a row
+            // the server sealed after it is checked by the next run, not damage now.
+            check.unsealed_rows += 1;
+            continue;
+        }
         check.sealed_rows += 1;
         let finding = |message: String| CaseFinding {
             case: Some(row.record.case),

@@ -292,8 +292,9 @@ pub struct ServerConfig {
     /// stalled upload is then answered 408 and its connection closed.
     #[serde(default = "default_request_body_timeout_secs")]
     pub request_body_timeout_secs: u64,
-    /// HTTP connections open at once (after the TLS handshake for HTTPS); a connection
-    /// beyond this is closed at once and counted, so the open ones keep their share.
+    /// HTTP connections open at once (after the TLS handshake for HTTPS), and connections
+    /// per syslog TCP/TLS listener; a connection beyond this is closed at once and
+    /// counted, so the open ones keep their share.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
 }

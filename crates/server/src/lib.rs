@@ -74,9 +74,6 @@ pub enum Error {
     /// The listen address is taken or not allowed.
     #[error("cannot listen: {0}")]
     Bind(std::io::Error),
-    /// The HTTP server stopped with an error.
-    #[error("server: {0}")]
-    Serve(std::io::Error),
     /// The detection rules or their settings cannot be used.
     #[error(transparent)]
     Detect(#[from] evident_detect::DetectError),
@@ -260,7 +257,11 @@ pub async fn serve(
             .await;
             match ran {
                 Ok(Ok(Some(run))) if run.is_clean() => {
-                    tracing::info!(entries = run.entries, millis = run.millis, "ledger verified")
+                    tracing::info!(
+                        entries = run.entries,
+                        millis = run.millis,
+                        "ledger verified"
+                    )
                 }
                 Ok(Ok(Some(run))) => {
                     tracing::error!(damage = ?run.damage, "ledger verification found damage")

@@ -127,6 +127,11 @@ fn counters(c: &crate::Counters) -> Vec<(&'static str, Option<&'static str>, u64
             None,
             g(&c.http_connections_open),
         ),
+        (
+            "evident_syslog_connections_refused_total",
+            None,
+            g(&c.syslog_connections_refused),
+        ),
     ]
 }
 
@@ -151,7 +156,7 @@ fn render(s: &Snapshot) -> String {
             );
         }
     }
-    let helps: [(&str, &str); 7] = [
+    let helps: [(&str, &str); 8] = [
         (
             "evident_records_accepted_total",
             "Records durably appended to the ledger by any receiver.",
@@ -179,6 +184,10 @@ fn render(s: &Snapshot) -> String {
         (
             "evident_http_body_timeouts_total",
             "Requests answered 408 because their body did not arrive within server.request_body_timeout_secs.",
+        ),
+        (
+            "evident_syslog_connections_refused_total",
+            "Syslog TCP/TLS connections closed on accept because a listener had server.max_connections open.",
         ),
     ];
     for (metric, help) in helps {
@@ -264,6 +273,7 @@ mod tests {
             counters: vec![
                 ("evident_records_accepted_total", None, 2),
                 ("evident_requests_rejected_total", Some("unauthorized"), 5),
+                ("evident_http_connections_open", None, 3),
             ],
             tree_size: 9,
             intake_available: 7,
@@ -281,6 +291,7 @@ mod tests {
                 r#"evident_receiver_records_total{receiver="a\"b",outcome="dropped"} 0"#,
                 "evident_records_accepted_total 2",
                 r#"evident_requests_rejected_total{reason="unauthorized"} 5"#,
+                "evident_http_connections_open 3",
                 "evident_ledger_tree_size 9",
                 "evident_intake_available_permits 7",
                 "evident_intake_capacity 10",
@@ -288,6 +299,6 @@ mod tests {
                 "evident_pipeline_lag_entries 5",
             ]
         );
-        assert_eq!(text.lines().filter(|l| l.starts_with("# TYPE")).count(), 10);
+        assert_eq!(text.lines().filter(|l| l.starts_with("# TYPE")).count(), 15);
     }
 }

@@ -381,7 +381,14 @@ fn token_from_header(v: &HeaderValue) -> Option<String> {
 async fn read_body(r: &HttpReceiver, headers: &HeaderMap, body: Body) -> Result<Vec<u8>, Reply> {
     let cfg = &r.node.config.ingest;
     let counters = &r.node.counters;
-    let bytes = to_bytes(body, cfg.max_body_bytes).await.map_err(|_| {
+    let bytes = to_bytes(body, cfg.max_body_bytes).await.map_err(|e| {
+        // A body cut off by its deadline is answered 408 by the accept loop, not counted here.
+        if crate::http_listen::is_body_timeout(e) {
+            return Reply {
+                status: Some(StatusCode::REQUEST_TIMEOUT),
+                ..Reply::new(Code::InvalidDataFormat)
+            };
+        }
         counters.rejected_too_large.fetch_add(1, Ordering::Relaxed);
         Reply::too_large()
     })?;

@@ -86,6 +86,7 @@ const UNAUTHENTICATED: i32 = 16;
 const RESOURCE_EXHAUSTED: i32 = 8;
 const UNAVAILABLE: i32 = 14;
 const INTERNAL: i32 = 13;
+const DEADLINE_EXCEEDED: i32 = 4;
 
 /// An OTLP error answer.
 struct Failure {
@@ -203,7 +204,15 @@ async fn logs_handler(
         };
 
     let cfg = &r.node.config.ingest;
-    let bytes = to_bytes(body, cfg.max_body_bytes).await.map_err(|_| {
+    let bytes = to_bytes(body, cfg.max_body_bytes).await.map_err(|e| {
+        // A body cut off by its deadline is answered 408 by the accept loop, not counted here.
+        if crate::http_listen::is_body_timeout(e) {
+            return fail(
+                StatusCode::REQUEST_TIMEOUT,
+                DEADLINE_EXCEEDED,
+                "the request body did not arrive in time".to_owned(),
+            );
+        }
         counters.rejected_too_large.fetch_add(1, Ordering::Relaxed);
         fail(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -649,9 +649,24 @@ async fn run_stream_listener(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
+    let cap = listener.node.config.server.max_connections;
     loop {
         tokio::select! {
             accepted = socket.accept() => match accepted {
+                Ok((stream, peer)) if connections.len() >= cap => {
+                    // Over `server.max_connections`: closed at once, so the open ones and
+                    // the process's file descriptors keep their share.
+                    listener
+                        .node
+                        .counters
+                        .syslog_connections_refused
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        receiver = listener.protocol.receiver(), %peer, max_connections = cap,
+                        "syslog connection refused: server.max_connections are open"
+                    );
+                    drop(stream);
+                }
                 Ok((stream, peer)) => {
                     let (l, tls, stop) = (listener.clone(), tls.clone(), stop.clone());
                     connections.spawn(connection(l, stream, peer, tls, stop));
