@@ -3,7 +3,6 @@
 //! CIDR values for IP fields, OCSF dotted names mapped onto typed fields, and the pipes,
 //! none of which tantivy's parser has. docs/search.md is the user reference.
 
-use std::fmt;
 use std::ops::Bound;
 
 use serde::Serialize;
@@ -182,12 +181,6 @@ pub fn parse_span(text: &str) -> Option<i64> {
         _ => return None,
     };
     n.checked_mul(unit_ms)
-}
-
-impl fmt::Display for Query {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self)
-    }
 }
 
 struct Parser {
