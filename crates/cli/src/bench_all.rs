@@ -315,3 +315,75 @@ fn machine() -> Value {
         "loadavg": std::fs::read_to_string("/proc/loadavg").ok().map(|s| s.trim().to_owned()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_is_a_markdown_table_with_ratios_and_verdicts() {
+        let rows = [
+            Row {
+                scenario: "verify".into(),
+                value: "698 MB/s".into(),
+                baseline: "SHA-256 1150 MB/s".into(),
+                ratio: Some(0.6071),
+                budget: "≥ 400 MB/s".into(),
+                pass: Some(true),
+            },
+            Row {
+                scenario: "detect".into(),
+                value: "1 events/CPU-s".into(),
+                baseline: "-".into(),
+                ratio: None,
+                budget: "≥ 200k/s per core".into(),
+                pass: Some(false),
+            },
+            Row::failed("otlp", "boom"),
+        ];
+        assert_eq!(
+            markdown(&rows),
+            "| scenario | result | in-run baseline | ratio | budget (DESIGN §12) | met |\n\
+             |---|---|---|---:|---|---|\n\
+             | verify | 698 MB/s | SHA-256 1150 MB/s | 0.61 | ≥ 400 MB/s | yes |\n\
+             | detect | 1 events/CPU-s | - | - | ≥ 200k/s per core | **no** |\n\
+             | otlp | did not run: boom | - | - | - | - |\n"
+        );
+    }
+
+    #[test]
+    fn median_and_percentiles() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 3.0);
+        assert_eq!(median(&mut []), 0.0);
+        let lat: Vec<Duration> = (1..=101).map(Duration::from_millis).collect();
+        assert_eq!(percentile_ms(&lat, 0.5), 51.0);
+        assert_eq!(percentile_ms(&lat, 0.99), 100.0);
+        assert_eq!(percentile_ms(&lat, 1.0), 101.0);
+        assert_eq!(percentile_ms(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn rows_follow_each_scenarios_report() {
+        let ingest = json!({"events_per_sec": 150000.0, "mb_per_sec": 153.6,
+            "latency_ms": {"p99": 40.0}, "baseline_sha256_mb_per_sec": 800.0,
+            "ratio_to_sha256": 0.192});
+        assert_eq!(
+            rows_for("ingest", &ingest),
+            [Row {
+                scenario: "http ndjson ingest".into(),
+                value: "150000 events/s, 153.6 MB/s, p99 40 ms".into(),
+                baseline: "SHA-256 800 MB/s".into(),
+                ratio: Some(0.192),
+                budget: "≥ 100k events/s".into(),
+                pass: Some(true),
+            }]
+        );
+        let syslog = json!({"evident_receive": {"events_per_sec": 300000.0},
+            "rsyslog": null, "ratio_receive_to_rsyslog": null});
+        let row = &rows_for("syslog", &syslog)[0];
+        assert_eq!(row.baseline, "rsyslog not installed");
+        assert_eq!((row.ratio, row.pass), (None, None));
+        assert!(rows_for("unknown", &json!({})).is_empty());
+    }
+}

@@ -296,15 +296,25 @@ pub(crate) fn rows(r: &Value) -> Vec<Row> {
 
 fn print(r: &Value) {
     let f = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let made = if r["source"] == "demo" {
+        format!(
+            "`evident demo` built it in {:.1} s",
+            f(&r["generate_seconds"])
+        )
+    } else {
+        format!(
+            "generated in {:.1} s, normalized in {:.1} s",
+            f(&r["generate_seconds"]),
+            f(&r["normalize_seconds"])
+        )
+    };
     println!(
-        "evidence: {} events over {} days ({} .. {}), ledger {:.1} MB; generated in {:.1} s, normalized in {:.1} s",
+        "evidence: {} ledger entries over {} days ({} .. {}), ledger {:.1} MB; {made}",
         r["events"],
         r["days"],
         r["from"].as_str().unwrap_or("?"),
         r["to"].as_str().unwrap_or("?"),
         f(&r["ledger_bytes"]) / 1e6,
-        f(&r["generate_seconds"]),
-        f(&r["normalize_seconds"]),
     );
     println!(
         "  evidence export   {:>7.2} s  {:>5} files {:>8.1} MB  {:>7.1} MB/s  ratio {:.3}",
