@@ -1,6 +1,7 @@
 //! `evident bench`: end-to-end throughput measured against a baseline taken in the same
 //! run, so results are ratios that survive noisy machines.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -526,6 +527,28 @@ fn syslog_message(i: usize, size: usize) -> Vec<u8> {
     let mut m = head.into_bytes();
     m.resize(size.max(m.len()), b'x');
     m
+}
+
+/// A benchmark's work directory: `dir` when given (kept afterwards), else a fresh temporary
+/// directory named `prefix…` under `parent` (the system's temporary directory when `None`),
+/// removed when the returned guard drops.
+pub(crate) fn work_dir(
+    dir: Option<&Path>,
+    prefix: &str,
+    parent: Option<&Path>,
+) -> anyhow::Result<(Option<tempfile::TempDir>, PathBuf)> {
+    if let Some(d) = dir {
+        return Ok((None, d.to_owned()));
+    }
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    let tmp = match parent {
+        Some(p) => builder.tempdir_in(p),
+        None => builder.tempdir(),
+    }
+    .context("creating a work directory")?;
+    let path = tmp.path().to_owned();
+    Ok((Some(tmp), path))
 }
 
 /// A port free on loopback right now.

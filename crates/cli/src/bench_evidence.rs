@@ -60,20 +60,8 @@ pub(crate) fn run(args: EvidenceBench) -> anyhow::Result<Outcome> {
 
 /// Generates the period, exports it, verifies the package.
 pub(crate) fn measure(args: &EvidenceBench) -> anyhow::Result<Value> {
-    let tmp = match &args.dir {
-        Some(_) => None,
-        None => Some(
-            tempfile::Builder::new()
-                .prefix("evident-bench-evidence-")
-                .tempdir()
-                .context("temp dir")?,
-        ),
-    };
-    let root = match (&args.dir, &tmp) {
-        (Some(d), _) => d.clone(),
-        (None, Some(t)) => t.path().to_owned(),
-        (None, None) => anyhow::bail!("no work directory"),
-    };
+    let (_tmp, root) =
+        crate::bench::work_dir(args.dir.as_deref(), "evident-bench-evidence-", None)?;
     let data = DataDir::new(root.join("data"));
     let exe = std::env::current_exe().context("locating the evident binary")?;
     let (generated, from, to) = match args.demo_days {

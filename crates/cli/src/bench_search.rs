@@ -68,15 +68,12 @@ const EVENT_TYPES: &[(&str, &str, &str)] = &[
 
 /// Runs the benchmark.
 pub(crate) fn run(args: SearchBench) -> anyhow::Result<Outcome> {
-    let tmp = match &args.dir {
-        Some(_) => None,
-        None => Some(tempfile::tempdir_in(".").context("creating a work directory")?),
-    };
-    let dir = match (&args.dir, &tmp) {
-        (Some(d), _) => d.clone(),
-        (None, Some(t)) => t.path().to_owned(),
-        (None, None) => anyhow::bail!("no work directory"),
-    };
+    // Beside the current directory, not in /tmp: 10M events need ~25 GB.
+    let (tmp, dir) = crate::bench::work_dir(
+        args.dir.as_deref(),
+        "evident-bench-search-",
+        Some(Path::new(".")),
+    )?;
     std::fs::create_dir_all(&dir)?;
     let ndjson = dir.join("events.ndjson");
     let t = Instant::now();

@@ -96,20 +96,7 @@ impl Drop for Server {
 
 /// Runs the soak.
 pub(crate) fn measure(args: &SoakBench) -> anyhow::Result<Value> {
-    let tmp = match &args.dir {
-        Some(_) => None,
-        None => Some(
-            tempfile::Builder::new()
-                .prefix("evident-bench-soak-")
-                .tempdir()
-                .context("temp dir")?,
-        ),
-    };
-    let root = match (&args.dir, &tmp) {
-        (Some(d), _) => d.clone(),
-        (None, Some(t)) => t.path().to_owned(),
-        (None, None) => anyhow::bail!("no work directory"),
-    };
+    let (_tmp, root) = crate::bench::work_dir(args.dir.as_deref(), "evident-bench-soak-", None)?;
     let data = DataDir::new(root.join("data"));
     data.init("evident.local/bench-soak")?;
     // An ingest token for the records and an analyst API token for `GET /metrics`.
