@@ -172,6 +172,14 @@ impl Detector {
         loop {
             let before = todo.len();
             todo.retain(|(file, corr)| {
+                if corr.rules.is_empty() {
+                    failures.push(LoadFailure {
+                        file: (*file).clone(),
+                        title: Some(corr.title.clone()),
+                        reason: "correlation names no rules (`correlation.rules` is empty)".into(),
+                    });
+                    return false;
+                }
                 let resolved: Option<Vec<&Placed>> =
                     corr.rules.iter().map(|r| placed.get(r)).collect();
                 let Some(refs) = resolved else { return true };
