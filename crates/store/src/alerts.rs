@@ -88,7 +88,7 @@ impl StateDb {
         to: u64,
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         if !crate::health::apply_health_in(&tx, delta, from, to)? {
             return Ok(false);
         }
@@ -101,7 +101,7 @@ impl StateDb {
     /// change-ticket grace period ended).
     pub fn store_alerts(&self, alerts: &[Value]) -> Result<(), StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         upsert(&tx, alerts)?;
         tx.commit()?;
         Ok(())

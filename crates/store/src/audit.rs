@@ -102,7 +102,7 @@ impl StateDb {
         requested_size: u64,
     ) -> Result<u32, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         let last: Option<u32> = tx.query_row(
             "SELECT max(seq) FROM audit_trail WHERE kind = ?1 AND subject = ?2",
             params![kind, subject],

@@ -66,7 +66,7 @@ impl StateDb {
             });
         };
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         if let Some(alert) = alert {
             let existing: Option<i64> = tx
                 .query_row(
@@ -141,7 +141,7 @@ impl StateDb {
         requested_size: u64,
     ) -> Result<Case, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         let case = apply_in(&tx, id, actor, at_ms, change, requested_size)?;
         if let CaseChange::AlertJoined { alert } = change {
             tx.execute(

@@ -235,7 +235,7 @@ impl StateDb {
         to: u64,
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         if !apply_health_in(&tx, delta, from, to)? {
             return Ok(false);
         }

@@ -262,7 +262,7 @@ impl StateDb {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         for (i, m) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
             tx.execute_batch(m)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
@@ -271,6 +271,15 @@ impl StateDb {
         Ok(StateDb {
             conn: Mutex::new(conn),
         })
+    }
+
+    /// A write transaction that takes SQLite's write lock at `BEGIN`. The default deferred
+    /// transaction reads first and upgrades on its first write; if another process (the
+    /// server beside a CLI command) committed in between, SQLite refuses the upgrade at once
+    /// with "database is locked" instead of waiting out the busy timeout. Every
+    /// read-then-write here goes through this.
+    pub(crate) fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
     }
 
     pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -294,7 +303,7 @@ impl StateDb {
         let token = new_token()?;
         let now = now_ns();
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         let inserted = tx.execute(
             "INSERT INTO sources (name, format, created_at_ns, cadence_secs) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(name) DO NOTHING",

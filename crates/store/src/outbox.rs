@@ -194,7 +194,7 @@ impl StateDb {
         now_ms: i64,
     ) -> Result<usize, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         let cursor: i64 = tx
             .query_row(
                 "SELECT last_audit_row FROM outbox_cursor WHERE id = 1",

@@ -71,7 +71,7 @@ impl StateDb {
         place: bool,
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         let known: Option<i64> = tx
             .query_row("SELECT id FROM cases WHERE id = ?1", [case_id], |r| {
                 r.get(0)

@@ -62,7 +62,7 @@ impl StateDb {
         requested_size: u64,
     ) -> Result<(Review, bool), StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         let existing: Option<String> = tx
             .query_row(
                 "SELECT state FROM reviews WHERE schedule = ?1 AND due_at_ms = ?2",
@@ -127,7 +127,7 @@ impl StateDb {
             )));
         }
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         let mut review = load(&tx, id)?;
         if let Some(s) = &review.signed {
             return Err(StoreError::Review(format!(
@@ -165,7 +165,7 @@ impl StateDb {
     /// Notes the case opened for an overdue review, so it is opened once.
     pub fn set_review_overdue_case(&self, id: i64, case: i64) -> Result<(), StoreError> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = StateDb::write_tx(&mut conn)?;
         let mut review = load(&tx, id)?;
         review.overdue_case = Some(case);
         save(&tx, &review)?;
