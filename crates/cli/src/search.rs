@@ -8,7 +8,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 use evident_search::{SearchError, SearchResult};
 use evident_server::Evident;
-use evident_server::search_api::{WRITER_HEAP_BYTES, index_range, open_index, parse_time};
+use evident_server::indexer::index_range;
+use evident_server::search_api::{WRITER_HEAP_BYTES, open_index, parse_time};
 
 use crate::Outcome;
 

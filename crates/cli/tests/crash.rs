@@ -6,18 +6,16 @@
 mod support;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use evident_ledger::{EntryKind, Ledger};
-use support::{path_str, run};
+use support::{Server, get_json, run};
 
 /// Client threads.
 const CLIENTS: u64 = 4;
@@ -40,7 +38,7 @@ fn acknowledged_records_survive_sigkill_and_restart() {
     let mut sent_records = 0u64;
     let mut in_flight_at_kill = 0u64;
     let mut next_n = vec![0u64; CLIENTS as usize];
-    let mut server = Server::start(&data);
+    let mut server = Server::start(&data, &[]);
     for cycle in 0..CYCLES {
         let stop = Arc::new(AtomicBool::new(false));
         let acks = Arc::new(AtomicU64::new(0));
@@ -79,7 +77,7 @@ fn acknowledged_records_survive_sigkill_and_restart() {
             "cycle {cycle}: no batch was acknowledged in {INGEST_FOR:?}"
         );
 
-        server = Server::start(&data);
+        server = Server::start(&data, &[]);
         let health = get_json(server.addr, "/healthz");
         let tree_size = health["tree_size"].as_u64().unwrap();
         let acked_records = acked.len() as u64 * BATCH;
@@ -128,7 +126,7 @@ fn reading_an_entry_while_the_server_ingests_does_not_damage_the_ledger() {
     support::init(&data);
     let token = support::add_source(&data, "app", "json");
     // Something to read.
-    let server = Server::start(&data);
+    let server = Server::start(&data, &[]);
     let (status, _) = post_batch(server.addr, &token, 99, 0).unwrap();
     assert_eq!(status, 200);
     let mut acked = vec![Batch { thread: 99, n: 0 }];
@@ -313,148 +311,9 @@ fn post_batch(addr: SocketAddr, token: &str, t: u64, n: u64) -> Result<(u16, Vec
     s.write_all(head.as_bytes())
         .and_then(|()| s.write_all(body.as_bytes()))
         .map_err(|_| Failure::NotSent)?;
-    read_response(&mut s).ok_or(Failure::InFlight)
-}
-
-fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let (status, body) = read_response(&mut s).expect("a response");
-    assert_eq!(
-        status,
-        200,
-        "GET {path}: {}",
-        String::from_utf8_lossy(&body)
-    );
-    serde_json::from_slice(&body).unwrap()
-}
-
-/// Reads a `Connection: close` HTTP/1.1 response: status and body (Content-Length or
-/// chunked). `None` when the connection broke before a complete response.
-fn read_response(s: &mut TcpStream) -> Option<(u16, Vec<u8>)> {
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let rest = &raw[split + 4..];
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let mut length = None;
-    let mut chunked = false;
-    for l in lines {
-        let (name, value) = l.split_once(':')?;
-        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
-        if name == "content-length" {
-            length = Some(value.parse::<usize>().ok()?);
-        } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
-            chunked = true;
-        }
-    }
-    if chunked {
-        let mut body = Vec::new();
-        let mut rest = rest;
-        loop {
-            let eol = rest.windows(2).position(|w| w == b"\r\n")?;
-            let size = usize::from_str_radix(std::str::from_utf8(&rest[..eol]).ok()?, 16).ok()?;
-            rest = &rest[eol + 2..];
-            if size == 0 {
-                return Some((status, body));
-            }
-            body.extend_from_slice(rest.get(..size)?);
-            rest = rest.get(size + 2..)?;
-        }
-    }
-    let body = match length {
-        Some(n) => rest.get(..n)?.to_vec(),
-        None => rest.to_vec(),
-    };
-    Some((status, body))
-}
-
-/// A running `evident serve`.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    /// Everything it wrote to stderr (drained by a thread so the pipe never fills).
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    /// Starts the server on a free port and waits for its "listening" line.
-    fn start(data: &Path) -> Server {
-        let mut child = Command::new(support::BIN)
-            .env_remove("EVIDENT_DATA")
-            .env_remove("EVIDENT_LOG")
-            .args(["--data", path_str(data), "serve", "--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawning evident serve");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("Evident is listening on http://") {
-                    let _ = tx.send(addr.parse::<SocketAddr>().unwrap());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let Ok(addr) = rx.recv_timeout(Duration::from_secs(60)) else {
-            let _ = child.kill();
-            let status = child.wait();
-            panic!(
-                "evident serve did not start ({status:?}):\n{}",
-                log.lock().unwrap().join("\n")
-            );
-        };
-        Server { child, addr, log }
-    }
-
-    /// SIGKILL: no shutdown, no final checkpoint.
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// SIGTERM (graceful shutdown) and wait for a clean exit.
-    fn terminate(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(
-                    status.success(),
-                    "evident serve exited with {status}:\n{}",
-                    self.log.lock().unwrap().join("\n")
-                );
-                return;
-            }
-            assert!(Instant::now() < deadline, "evident serve ignored SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Only this test's own child, by handle; harmless if it already exited.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    s.read_to_end(&mut raw).map_err(|_| Failure::InFlight)?;
+    support::parse_response(&raw).ok_or(Failure::InFlight)
 }
 
 /// The running server normalizes what it acknowledges: its pipeline parses new entries in
@@ -467,22 +326,18 @@ fn the_server_pipeline_reports_source_health_and_resumes_after_a_kill() {
     let data = tmp.path().join("data");
     support::init(&data);
     let token = support::add_source(&data, "app", "json");
-    let mut server = Server::start(&data);
+    let mut server = Server::start(&data, &[]);
     let api = run(&data, &["token", "create", "ops"]);
     api.expect_code(0);
     let api = api.stdout.trim().to_owned();
-    let health = |addr: SocketAddr| -> serde_json::Value {
-        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        write!(
-            s,
-            "GET /api/v1/sources HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {api}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let (status, body) = read_response(&mut s).unwrap();
+    let bearer = format!("Bearer {api}");
+    let get = |addr: SocketAddr, path: &str| -> serde_json::Value {
+        let auth = [("Authorization", bearer.as_str())];
+        let (status, body) = support::http(addr, "GET", path, &auth, b"").unwrap();
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
         serde_json::from_slice(&body).unwrap()
     };
+    let health = |addr: SocketAddr| get(addr, "/api/v1/sources");
     let events_of = |v: &serde_json::Value| v["sources"][0]["events"].as_u64().unwrap();
     let wait_for = |addr: SocketAddr, want: u64| {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -503,11 +358,53 @@ fn the_server_pipeline_reports_source_health_and_resumes_after_a_kill() {
     assert_eq!(v["sources"][0]["parse_errors"], 0);
     assert_eq!(v["sources"][0]["category"], "application");
     server.kill();
-    let server = Server::start(&data);
+    let server = Server::start(&data, &[]);
     let (status, _) = post_batch(server.addr, &token, 1, 0).unwrap();
     assert_eq!(status, 200);
     let v = wait_for(server.addr, 3 * BATCH);
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(events_of(&health(server.addr)), 3 * BATCH, "{v}");
+    // Search follows on its own task, behind the pipeline: every record becomes searchable
+    // (the first server's uncommitted index work is redone, never doubled) and the search
+    // lag on /metrics drops to 0.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let total = loop {
+        let found = get(
+            server.addr,
+            "/api/v1/search?q=source:app&from=0&to=4102444800000&limit=1",
+        );
+        let total = found["result"]["total"].as_u64().unwrap();
+        if total >= 3 * BATCH || Instant::now() > deadline {
+            break total;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(total, 3 * BATCH);
+    // The lag is read until it is 0: entries the server seals itself (its start-up
+    // verification's audit row) may arrive just before.
+    let metrics = |addr: SocketAddr| -> String {
+        let auth = [("Authorization", bearer.as_str())];
+        let (status, body) = support::http(addr, "GET", "/metrics", &auth, b"").unwrap();
+        assert_eq!(status, 200);
+        String::from_utf8(body).unwrap()
+    };
+    let sample = |text: &str, name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = metrics(server.addr);
+        if sample(&text, "evident_search_lag_entries") == 0 || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(sample(&text, "evident_search_lag_entries"), 0, "{text}");
+    assert_eq!(
+        sample(&text, "evident_search_indexed_through"),
+        sample(&text, "evident_ledger_tree_size")
+    );
     server.terminate();
 }

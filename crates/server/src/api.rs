@@ -51,6 +51,9 @@ pub struct Counters {
     /// Syslog TCP/TLS connections closed on accept because a listener already had
     /// `server.max_connections` open.
     pub syslog_connections_refused: AtomicU64,
+    /// Ledger entries below this are in the search index (a gauge set by the server's
+    /// indexer): how far behind search is shows on `/metrics`.
+    pub search_indexed_through: AtomicU64,
 }
 
 impl Counters {

@@ -22,6 +22,7 @@ mod config;
 pub mod connectors;
 pub mod evidence;
 mod http_listen;
+pub mod indexer;
 mod ingest;
 pub mod integrations;
 pub mod integrity;
@@ -275,20 +276,11 @@ pub async fn serve(
     let pipeline_node = node.clone();
     let detector = detector_for(&node.config, &node.db)?;
     let pipeline = tokio::spawn(async move {
-        let mut pipeline = Pipeline::new(pipeline_node.config.json_mappings.clone())
-            .with_detector(detector)
-            .with_search(search_api::writer_for(&pipeline_node));
-        let mut hot_expired: Option<std::time::Instant> = None;
+        let mut pipeline =
+            Pipeline::new(pipeline_node.config.json_mappings.clone()).with_detector(detector);
         loop {
             let n = pipeline_node.clone();
-            let expire = hot_expired.is_none_or(|t| t.elapsed() >= search_api::HOT_EXPIRY_EVERY);
-            if expire {
-                hot_expired = Some(std::time::Instant::now());
-            }
             let step = tokio::task::spawn_blocking(move || {
-                if expire {
-                    search_api::expire_hot(&mut pipeline, &n, cases_api::now_ms());
-                }
                 let processed = pipeline.run_once(&n.ledger, &n.db, PIPELINE_BATCH);
                 // Every alert gets a case, as soon as detection stored it.
                 if let Err(e) = cases::open_cases_for_alerts(&n.ledger, &n.db) {
@@ -308,8 +300,7 @@ pub async fn serve(
                 Err(e) => {
                     // Start over with fresh parsers; the watermark did not move.
                     tracing::error!(error = %e, "pipeline task failed; restarting it");
-                    pipeline = Pipeline::new(pipeline_node.config.json_mappings.clone())
-                        .with_search(search_api::writer_for(&pipeline_node));
+                    pipeline = Pipeline::new(pipeline_node.config.json_mappings.clone());
                     match detector_for(&pipeline_node.config, &pipeline_node.db) {
                         Ok(d) => pipeline = pipeline.with_detector(d),
                         Err(e) => tracing::error!(error = %e, "detection stays off"),
@@ -322,6 +313,8 @@ pub async fn serve(
             }
         }
     });
+    // Search follows the pipeline on its own task: an alert never waits for indexing.
+    let indexer_task = indexer::spawn(node.clone());
     let retention_task = retention::spawn(node.clone());
     let (stop_connectors, stop) = tokio::sync::watch::channel(false);
     let connectors = connectors::start(&node, &stop);
@@ -360,6 +353,7 @@ pub async fn serve(
     verifier.abort();
     retention_task.abort();
     pipeline.abort();
+    indexer_task.abort();
     let l = node.ledger.clone();
     match tokio::task::spawn_blocking(move || l.checkpoint()).await {
         Ok(Ok(cp)) => tracing::info!(size = cp.checkpoint.size, "final checkpoint signed"),

@@ -1,7 +1,7 @@
 //! `GET /metrics`: the server's counters in the Prometheus text exposition format (0.0.4),
 //! so an existing Prometheus or OpenTelemetry Collector scrapes them: records per receiver
 //! and outcome, the global request counters also shown on `/healthz`, the ledger's size, the
-//! intake's free room and the pipeline's watermark and lag. Public like `/healthz`: counts,
+//! intake's free room, the pipeline's watermark and lag, and how far search lags. Public like `/healthz`: counts,
 //! never log content.
 
 use std::fmt::Write as _;
@@ -48,6 +48,11 @@ async fn metrics_handler(State(r): State<HttpReceiver>) -> Response {
         intake_available: r.intake.available() as u64,
         intake_capacity: r.node.config.ingest.queue_records as u64,
         watermark,
+        search_indexed_through: r
+            .node
+            .counters
+            .search_indexed_through
+            .load(Ordering::Relaxed),
     };
     (
         StatusCode::OK,
@@ -71,6 +76,8 @@ struct Snapshot {
     intake_capacity: u64,
     /// `None` when the state database could not be read.
     watermark: Option<u64>,
+    /// Ledger entries below this are in the search index.
+    search_indexed_through: u64,
 }
 
 fn counters(c: &crate::Counters) -> Vec<(&'static str, Option<&'static str>, u64)> {
@@ -247,6 +254,16 @@ fn render(s: &Snapshot) -> String {
             s.tree_size.saturating_sub(w),
         );
     }
+    gauge(
+        "evident_search_indexed_through",
+        "Ledger index up to which events are in the search index (it follows the pipeline's watermark).",
+        s.search_indexed_through,
+    );
+    gauge(
+        "evident_search_lag_entries",
+        "Ledger entries not yet searchable; under load search lags while detection keeps up.",
+        s.tree_size.saturating_sub(s.search_indexed_through),
+    );
     out
 }
 
@@ -279,6 +296,7 @@ mod tests {
             intake_available: 7,
             intake_capacity: 10,
             watermark: Some(4),
+            search_indexed_through: 3,
         };
         let text = render(&s);
         let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
@@ -297,8 +315,10 @@ mod tests {
                 "evident_intake_capacity 10",
                 "evident_pipeline_watermark 4",
                 "evident_pipeline_lag_entries 5",
+                "evident_search_indexed_through 3",
+                "evident_search_lag_entries 6",
             ]
         );
-        assert_eq!(text.lines().filter(|l| l.starts_with("# TYPE")).count(), 15);
+        assert_eq!(text.lines().filter(|l| l.starts_with("# TYPE")).count(), 17);
     }
 }

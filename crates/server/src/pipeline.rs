@@ -44,8 +44,11 @@ impl Pipeline {
         }
     }
 
-    /// Also indexes every parsed event for search (see [`crate::search_api::feed`]);
-    /// `None` leaves search to whoever holds the index writer.
+    /// Also indexes every parsed event for search, in the same pass (see
+    /// [`crate::indexer::feed`]): for one-shot runs like the demo's month, which parse each
+    /// record once. The server indexes on its own task instead ([`crate::indexer::spawn`]),
+    /// so detection never waits for indexing. `None` leaves search to whoever holds the
+    /// index writer.
     pub fn with_search(mut self, writer: Option<evident_search::SearchWriter>) -> Pipeline {
         self.search = writer;
         self
@@ -68,25 +71,6 @@ impl Pipeline {
         }
     }
 
-    /// Retention's hot tier: deletes from the search index each `(source, cutoff_ms)`'s
-    /// events older than the cutoff ([`crate::retention::hot_cutoffs`]); the ledger keeps
-    /// them. The pipeline owns the index writer, so retention asks through it. Returns the
-    /// events deleted (0 when this pipeline does not write the index).
-    pub fn expire_search(
-        &mut self,
-        index: &evident_search::SearchIndex,
-        cutoffs: &[(String, i64)],
-    ) -> Result<u64, evident_search::SearchError> {
-        let Some(w) = self.search.as_mut() else {
-            return Ok(0);
-        };
-        let mut deleted = 0;
-        for (source, cutoff_ms) in cutoffs {
-            deleted += w.delete_before(index, source, *cutoff_ms)?;
-        }
-        Ok(deleted)
-    }
-
     /// The detector, for its counters.
     pub fn detector(&self) -> Option<&Detector> {
         self.detector.as_ref()
@@ -105,7 +89,7 @@ impl Pipeline {
             // Idle: index what a pipeline without the index processed, commit the rest.
             if let Some(w) = self.search.as_mut() {
                 let none = std::iter::empty();
-                crate::search_api::feed(w, ledger, db, &self.json_mappings, (from, from), none);
+                crate::indexer::feed(w, ledger, db, &self.json_mappings, (from, from), none);
             }
             self.flush_search();
             // Rules waiting for late change tickets may decide now.
@@ -119,11 +103,7 @@ impl Pipeline {
             }
             return Ok(0);
         }
-        let formats: HashMap<String, Format> = db
-            .sources()?
-            .into_iter()
-            .map(|s| (s.name.to_string(), s.format))
-            .collect();
+        let formats = crate::indexer::source_formats(db)?;
         let mut by_source: BTreeMap<String, Vec<(u64, u64, Vec<u8>)>> = BTreeMap::new();
         let mut system = Vec::new();
         // A damaged record is skipped, not waited on: `verify` (scheduled in the server)
@@ -157,12 +137,7 @@ impl Pipeline {
             .into_iter()
             .map(|(source, records)| {
                 let parser = self.parsers.remove(&source).unwrap_or_else(|| {
-                    let format = formats.get(&source).copied().unwrap_or(Format::Auto);
-                    let parser = Parser::new(format);
-                    match self.json_mappings.get(&source) {
-                        Some(m) => parser.with_json_mapping(m.clone()),
-                        None => parser,
-                    }
+                    crate::indexer::parser_for(&source, &formats, &self.json_mappings)
                 });
                 let format = formats.get(&source).copied().unwrap_or(Format::Auto);
                 (source, parser, records, format)
@@ -210,7 +185,7 @@ impl Pipeline {
                         .iter()
                         .map(|(i, e)| (*i, crate::audit::AUDIT_SOURCE, e)),
                 );
-            crate::search_api::feed(w, ledger, db, &self.json_mappings, (from, to), events);
+            crate::indexer::feed(w, ledger, db, &self.json_mappings, (from, to), events);
         }
         let mut alerts = Vec::new();
         if let Some(d) = self.detector.as_mut() {

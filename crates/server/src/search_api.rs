@@ -1,14 +1,9 @@
-//! Search on the server side: feeding the index from the ledger ([`index_range`], and the
-//! pipeline's already-parsed events through [`feed`]), `GET /api/v1/search`, and
+//! Search on the server side: the index shared by every request, `GET /api/v1/search`, and
 //! `GET /api/v1/entries/{index}` (the ledger entry behind a hit, with its inclusion proof
-//! against the latest checkpoint).
-//!
-//! The index lives in `DATA/search/` and is a projection of the ledger: its commits record
-//! how far the ledger is indexed, so a gap (a crash between the index commit and the
-//! pipeline's, an index deleted, a pipeline run by a CLI command without the index) is
-//! re-parsed from the ledger, and entries already indexed are never added twice.
+//! against the latest checkpoint). Feeding the index from the ledger is
+//! [`crate::indexer`]'s job.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -20,16 +15,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use evident_ledger::{Entry, EntryKind, Ledger, TlogProof};
-use evident_model::{Event, Format};
+use evident_ledger::{Entry, TlogProof};
 use evident_search::{SearchError, SearchIndex, SearchWriter};
-use evident_sources::{JsonMapping, ParseContext, Parser};
-use evident_store::StateDb;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::DataDir;
 use crate::api::{ApiError, AppState};
-use crate::{DataDir, Error, PIPELINE_BATCH};
 
 /// Indexing threads of the server's writer (the pipeline's parse threads use the cores).
 pub const WRITER_THREADS: usize = 1;
@@ -69,127 +61,6 @@ pub fn writer_for(node: &crate::Evident) -> Option<SearchWriter> {
         Err(e) => {
             tracing::error!(error = %e, "search index not written by this process");
             None
-        }
-    }
-}
-
-/// Parses ledger entries from the writer's indexed-through mark up to `to` and indexes
-/// their events, committing after each batch (so an interrupted rebuild resumes where it
-/// stopped). Calls `progress(done_through, to)` after each commit. Returns the events added.
-pub fn index_range(
-    ledger: &Ledger,
-    db: &StateDb,
-    json_mappings: &BTreeMap<String, JsonMapping>,
-    writer: &mut SearchWriter,
-    to: u64,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<u64, Error> {
-    let to = to.min(ledger.size());
-    let formats: HashMap<String, Format> = db
-        .sources()?
-        .into_iter()
-        .map(|s| (s.name.to_string(), s.format))
-        .collect();
-    let mut parsers: HashMap<String, Parser> = HashMap::new();
-    let mut added = 0;
-    while writer.fed_through() < to {
-        let from = writer.fed_through();
-        let end = to.min(from.saturating_add(PIPELINE_BATCH));
-        let mut failed = None;
-        let damaged = |index: u64, e: evident_ledger::LedgerError| {
-            tracing::error!(index, error = %e, "damaged ledger entry; not indexed");
-        };
-        ledger.for_each_readable_entry(
-            from,
-            end,
-            |index, bytes| {
-                if failed.is_some() {
-                    return;
-                }
-                let entry = match Entry::decode(bytes) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        tracing::error!(index, error = %e, "undecodable ledger entry; not indexed");
-                        return;
-                    }
-                };
-                let events = if crate::system_events::is_system_event(&entry) {
-                    match serde_json::from_slice::<Event>(&entry.body) {
-                        Ok(e) => vec![e],
-                        Err(_) => Vec::new(),
-                    }
-                } else if entry.kind == EntryKind::Log {
-                    let parser = parsers.entry(entry.source.clone()).or_insert_with(|| {
-                        let parser = Parser::new(
-                            formats.get(&entry.source).copied().unwrap_or(Format::Auto),
-                        );
-                        match json_mappings.get(&entry.source) {
-                            Some(m) => parser.with_json_mapping(m.clone()),
-                            None => parser,
-                        }
-                    });
-                    let ctx = ParseContext::new(&entry.source, entry.received_at_ns);
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        parser.parse(&entry.body, &ctx)
-                    }))
-                    .ok()
-                    .and_then(Result::ok)
-                    .unwrap_or_default()
-                } else {
-                    Vec::new()
-                };
-                for e in &events {
-                    match writer.add(index, &entry.source, e) {
-                        Ok(true) => added += 1,
-                        Ok(false) => {}
-                        Err(e) => failed = Some(e),
-                    }
-                }
-            },
-            damaged,
-        )?;
-        if let Some(e) = failed {
-            writer.rollback()?;
-            return Err(e.into());
-        }
-        writer.commit(end)?;
-        progress(end, to);
-    }
-    Ok(added)
-}
-
-/// The pipeline's hook: indexes the events it parsed from entries `[from, to)` (after
-/// filling any gap below `from` from the ledger) and commits through `to` at most every
-/// [`evident_search::COMMIT_INTERVAL`] (the pipeline flushes when idle). Search is a
-/// projection: a failure is logged and leaves a gap the next batch fills, it never stops
-/// the pipeline.
-pub(crate) fn feed<'a>(
-    writer: &mut SearchWriter,
-    ledger: &Ledger,
-    db: &StateDb,
-    json_mappings: &BTreeMap<String, JsonMapping>,
-    (from, to): (u64, u64),
-    events: impl Iterator<Item = (u64, &'a str, &'a Event)>,
-) {
-    let run = || -> Result<(), Error> {
-        if writer.fed_through() < from {
-            let behind = from - writer.fed_through();
-            tracing::info!(
-                behind,
-                "search index is behind the pipeline; re-indexing the gap from the ledger"
-            );
-            index_range(ledger, db, json_mappings, writer, from, &mut |_, _| {})?;
-        }
-        for (index, source, e) in events {
-            writer.add(index, source, e)?;
-        }
-        writer.advance(to)?;
-        Ok(())
-    };
-    if let Err(e) = run() {
-        tracing::error!(error = %e, "search indexing failed; the gap is re-indexed on the next batch");
-        if let Err(e) = writer.rollback() {
-            tracing::error!(error = %e, "search index rollback failed");
         }
     }
 }
@@ -351,28 +222,4 @@ async fn entry(State(s): State<AppState>, Path(index): Path<u64>) -> Result<Resp
     .await
     .map_err(|e| internal(&e.to_string()))??;
     Ok(Json(doc).into_response())
-}
-
-/// How often the server's pipeline deletes events past their source's hot days from the
-/// index.
-pub const HOT_EXPIRY_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// Retention's hot tier, run by the server's pipeline loop (it owns the index writer):
-/// deletes each source's events older than its hot days ([`crate::retention::hot_cutoffs`])
-/// from the index. Failures are logged; the next run retries.
-pub fn expire_hot(pipeline: &mut crate::Pipeline, node: &crate::Evident, now_ms: i64) -> u64 {
-    let mut run = || -> Result<u64, String> {
-        let cutoffs = crate::retention::hot_cutoffs(node, now_ms).map_err(|e| e.to_string())?;
-        let index = open_index(&node.data).map_err(|e| e.to_string())?;
-        pipeline
-            .expire_search(&index, &cutoffs)
-            .map_err(|e| e.to_string())
-    };
-    match run() {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::error!(error = %e, "search index: deleting events past their hot days failed");
-            0
-        }
-    }
 }

@@ -11,6 +11,7 @@ use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use evident_ledger::TlogProof;
 use evident_model::{Format, Framing};
+use evident_server::indexer::Indexer;
 use evident_server::search_api::{open_index, writer_for};
 use evident_server::{DataDir, Evident, Pipeline, app, build_entries, ingest};
 use evident_sources::Limits;
@@ -269,16 +270,21 @@ fn an_idle_pipeline_indexes_what_another_pipeline_processed() {
 }
 
 #[test]
-fn retention_deletes_events_past_their_hot_days_through_the_pipeline() {
+fn retention_deletes_events_past_their_hot_days_through_the_indexer() {
     let f = fixture();
     f.ingest(&five());
-    let mut p = Pipeline::new(Default::default()).with_search(writer_for(&f.node));
-    p.catch_up(&f.node.ledger, &f.node.db).unwrap();
+    Pipeline::new(Default::default())
+        .catch_up(&f.node.ledger, &f.node.db)
+        .unwrap();
+    let mut indexer = Indexer::new(writer_for(&f.node).unwrap(), Default::default());
+    assert_eq!(indexer.step(&f.node.ledger, &f.node.db, 5, 100).unwrap(), 5);
+    // Caught up: the step commits what is pending.
+    assert_eq!(indexer.step(&f.node.ledger, &f.node.db, 5, 100).unwrap(), 0);
     let index = open_index(&f.node.data).unwrap();
     // okta events 1..=5 are at 10:00:01..10:00:05; the cutoff keeps the last two.
     let cutoff = 1_795_651_200_000 + 10 * 3_600_000 + 4_000;
     let cutoffs = vec![("okta".to_owned(), cutoff), ("github".to_owned(), cutoff)];
-    assert_eq!(p.expire_search(&index, &cutoffs).unwrap(), 3);
+    assert_eq!(indexer.expire(&index, &cutoffs).unwrap(), 3);
     let left = index
         .search("*", 1_795_651_200_000, 1_795_737_600_000, 100)
         .unwrap();
@@ -287,11 +293,63 @@ fn retention_deletes_events_past_their_hot_days_through_the_pipeline() {
     assert_eq!(ledger_indexes, vec![3, 4]);
     // The mark is unchanged: nothing deleted is re-indexed.
     assert_eq!(index.indexed_through().unwrap(), 5);
-    // A pipeline without the index deletes nothing.
+}
+
+#[test]
+fn the_indexer_follows_the_pipeline_watermark_and_never_passes_it() {
+    let f = fixture();
+    f.ingest(&five());
+    let mut indexer = Indexer::new(writer_for(&f.node).unwrap(), Default::default());
+    // The pipeline has seen nothing: nothing is searchable yet.
+    let watermark = f.node.db.watermark().unwrap();
+    assert_eq!(watermark, 0);
     assert_eq!(
-        Pipeline::new(Default::default())
-            .expire_search(&index, &cutoffs)
+        indexer
+            .step(&f.node.ledger, &f.node.db, watermark, 100)
             .unwrap(),
         0
     );
+    Pipeline::new(Default::default())
+        .catch_up(&f.node.ledger, &f.node.db)
+        .unwrap();
+    let watermark = f.node.db.watermark().unwrap();
+    assert_eq!(watermark, 5);
+    // Bounded steps: 2, 2, 1, then caught up (and committed).
+    let steps: Vec<u64> = (0..4)
+        .map(|_| {
+            indexer
+                .step(&f.node.ledger, &f.node.db, watermark, 2)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(steps, vec![2, 2, 1, 0]);
+    assert_eq!(indexer.indexed_through(), 5);
+    // Two more records the pipeline has not processed stay out of the index.
+    f.ingest(&[okta(6, "dave@example.com", "10.0.0.6", "SUCCESS")]);
+    assert_eq!(
+        indexer
+            .step(&f.node.ledger, &f.node.db, watermark, 100)
+            .unwrap(),
+        0
+    );
+    let index = open_index(&f.node.data).unwrap();
+    assert_eq!(index.indexed_through().unwrap(), 5);
+    let found = index
+        .search(
+            "alice@example.com",
+            1_795_651_200_000,
+            1_795_737_600_000,
+            100,
+        )
+        .unwrap();
+    assert_eq!(found.total, 2);
+    let found = index
+        .search(
+            "dave@example.com",
+            1_795_651_200_000,
+            1_795_737_600_000,
+            100,
+        )
+        .unwrap();
+    assert_eq!(found.total, 0);
 }
