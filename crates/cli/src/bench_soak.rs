@@ -268,6 +268,7 @@ pub(crate) fn measure(args: &SoakBench) -> anyhow::Result<Value> {
         "rss_max_kib": rss_max,
         "queue_depth_max": max_of("queue_depth"),
         "pipeline_lag_max": max_of("pipeline_lag"),
+        "search_lag_max": max_of("search_lag"),
         "latency_ms": {"p50": percentile_ms(&all, 0.5), "p99": percentile_ms(&all, 0.99),
                        "max": percentile_ms(&all, 1.0), "requests": all.len()},
         "server_warnings": server_log.lines().filter(|l| !l.trim().is_empty()).count(),
@@ -290,16 +291,25 @@ fn print(r: &Value) {
             ))
     );
     println!(
-        "{:>6} {:>9} {:>11} {:>12} {:>10} {:>8} {:>8} {:>8}",
-        "t s", "RSS MiB", "queue depth", "pipeline lag", "events/s", "p50 ms", "p99 ms", "max ms"
+        "{:>6} {:>9} {:>11} {:>12} {:>10} {:>10} {:>8} {:>8} {:>8}",
+        "t s",
+        "RSS MiB",
+        "queue depth",
+        "pipeline lag",
+        "search lag",
+        "events/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms"
     );
     for s in r["samples"].as_array().into_iter().flatten() {
         println!(
-            "{:>6} {:>9.1} {:>11} {:>12} {:>10.0} {:>8.1} {:>8.1} {:>8.1}",
+            "{:>6} {:>9.1} {:>11} {:>12} {:>10} {:>10.0} {:>8.1} {:>8.1} {:>8.1}",
             s["t_seconds"],
             f(&s["rss_kib"]) / 1024.0,
             s["queue_depth"],
             s["pipeline_lag"],
+            s["search_lag"],
             f(&s["events_per_sec"]),
             f(&s["latency_ms"]["p50"]),
             f(&s["latency_ms"]["p99"]),
@@ -307,7 +317,7 @@ fn print(r: &Value) {
         );
     }
     println!(
-        "achieved {:.0} events/s; {} acknowledged, {} in the ledger ({}); verify {}; RSS max {:.1} MiB; queue depth max {}, pipeline lag max {} (drained: {} after {:.1} s); latency p50 {:.1} / p99 {:.1} / max {:.1} ms over {} requests",
+        "achieved {:.0} events/s; {} acknowledged, {} in the ledger ({}); verify {}; RSS max {:.1} MiB; queue depth max {}, pipeline lag max {}, search lag max {} (pipeline drained: {} after {:.1} s); latency p50 {:.1} / p99 {:.1} / max {:.1} ms over {} requests",
         f(&r["achieved_events_per_sec"]),
         r["acknowledged"],
         r["in_ledger"],
@@ -324,6 +334,7 @@ fn print(r: &Value) {
         f(&r["rss_max_kib"]) / 1024.0,
         r["queue_depth_max"],
         r["pipeline_lag_max"],
+        r["search_lag_max"],
         r["pipeline_drained"],
         f(&r["drain_seconds"]),
         f(&r["latency_ms"]["p50"]),
@@ -535,6 +546,7 @@ async fn soak(run: SoakRun<'_>) -> anyhow::Result<SoakResult> {
             "rss_kib": rss_kib(run.pid),
             "queue_depth": m.queue_depth,
             "pipeline_lag": m.lag,
+            "search_lag": m.search_lag,
             "tree_size": m.tree_size,
             "events_per_sec": (acked - last_acked) as f64 / (now - window_start).as_secs_f64(),
             "requests": window.len(),
@@ -584,6 +596,8 @@ fn check_disk(dir: &Path, rate: u64, minutes: f64, event_bytes: usize) -> anyhow
 struct Gauges {
     queue_depth: Option<u64>,
     lag: Option<u64>,
+    /// Entries not yet searchable (search follows the pipeline on its own task).
+    search_lag: Option<u64>,
     tree_size: Option<u64>,
 }
 
@@ -612,6 +626,7 @@ fn parse_metrics(text: &str) -> Gauges {
     Gauges {
         queue_depth: capacity.zip(available).map(|(c, a)| c.saturating_sub(a)),
         lag: value("evident_pipeline_lag_entries"),
+        search_lag: value("evident_search_lag_entries"),
         tree_size: value("evident_ledger_tree_size"),
     }
 }
@@ -650,10 +665,11 @@ mod tests {
 
     #[test]
     fn gauges_are_read_from_prometheus_text() {
-        let text = "# HELP evident_intake_capacity x\nevident_intake_capacity 500000\nevident_intake_available_permits 499000\nevident_pipeline_lag_entries 1234\nevident_ledger_tree_size 99\n";
+        let text = "# HELP evident_intake_capacity x\nevident_intake_capacity 500000\nevident_intake_available_permits 499000\nevident_pipeline_lag_entries 1234\nevident_search_lag_entries 4321\nevident_ledger_tree_size 99\n";
         let g = parse_metrics(text);
         assert_eq!(g.queue_depth, Some(1000));
         assert_eq!(g.lag, Some(1234));
+        assert_eq!(g.search_lag, Some(4321));
         assert_eq!(g.tree_size, Some(99));
         assert_eq!(parse_metrics("").queue_depth, None);
     }

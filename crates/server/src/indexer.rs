@@ -19,12 +19,24 @@ use evident_search::{SearchError, SearchIndex, SearchWriter};
 use evident_sources::{JsonMapping, ParseContext, Parser};
 use evident_store::StateDb;
 
+use crate::Error;
 use crate::search_api::{open_index, writer_for};
-use crate::{Error, PIPELINE_BATCH};
 
 /// How often the server's indexer deletes events past their source's hot days from the
 /// index.
 pub const HOT_EXPIRY_EVERY: Duration = Duration::from_secs(3600);
+
+/// Ledger entries parsed and indexed per step (and per commit when rebuilding).
+pub const INDEX_BATCH: u64 = 50_000;
+
+/// The pipeline is "behind" when this many ledger entries wait for it.
+const PIPELINE_BEHIND: u64 = 50_000;
+
+/// Entries the server's indexer takes per second while the pipeline is behind
+/// ([`PIPELINE_BEHIND`]): indexing costs several times what detection does, so under
+/// overload the cores go to detection and search trickles along (measured in
+/// BENCHMARKS.md, "Search follows the pipeline").
+const BEHIND_ENTRIES_PER_SEC: u64 = 2_000;
 
 /// How long the server's indexer waits before asking again for an index writer another
 /// process holds (`evident reindex`).
@@ -136,7 +148,7 @@ pub fn index_range(
     let mut added = 0;
     while writer.fed_through() < to {
         let from = writer.fed_through();
-        let end = to.min(from.saturating_add(PIPELINE_BATCH));
+        let end = to.min(from.saturating_add(INDEX_BATCH));
         match add_entries(
             ledger,
             &formats,
@@ -285,7 +297,8 @@ impl Indexer {
 }
 
 /// Runs the server's indexer until the runtime stops: indexes behind the pipeline's
-/// watermark, expires events past their hot days every [`HOT_EXPIRY_EVERY`], and publishes
+/// watermark (slowly while the pipeline itself is behind, see [`BEHIND_ENTRIES_PER_SEC`]),
+/// expires events past their hot days every [`HOT_EXPIRY_EVERY`], and publishes
 /// how far it got in [`crate::Counters::search_indexed_through`]. While another process
 /// holds the index writer, it asks again every minute.
 pub fn spawn(node: std::sync::Arc<crate::Evident>) -> tokio::task::JoinHandle<()> {
@@ -312,32 +325,41 @@ pub fn spawn(node: std::sync::Arc<crate::Evident>) -> tokio::task::JoinHandle<()
                 if expire {
                     current.expire_hot(&n, crate::cases_api::now_ms());
                 }
-                let result =
-                    n.db.watermark()
-                        .map_err(Error::from)
-                        .and_then(|w| current.step(&n.ledger, &n.db, w, PIPELINE_BATCH));
+                let mut yielding = false;
+                let result = n.db.watermark().map_err(Error::from).and_then(|w| {
+                    yielding = n.ledger.size().saturating_sub(w) > PIPELINE_BEHIND;
+                    let max = if yielding {
+                        BEHIND_ENTRIES_PER_SEC
+                    } else {
+                        INDEX_BATCH
+                    };
+                    current.step(&n.ledger, &n.db, w, max)
+                });
                 n.counters
                     .search_indexed_through
                     .store(current.indexed_through(), Ordering::Relaxed);
-                (current, result)
+                (current, result, yielding)
             })
             .await;
-            let indexed = match step {
-                Ok((i, result)) => {
+            let (indexed, yielding) = match step {
+                Ok((i, result, yielding)) => {
                     indexer = Some(i);
-                    result.unwrap_or_else(|e| {
+                    let indexed = result.unwrap_or_else(|e| {
                         tracing::error!(error = %e, "search indexing step failed");
                         0
-                    })
+                    });
+                    (indexed, yielding)
                 }
                 // The writer went down with the task; the next turn opens a new one and
                 // re-indexes from the last commit.
                 Err(e) => {
                     tracing::error!(error = %e, "search indexing task failed; restarting it");
-                    0
+                    (0, false)
                 }
             };
-            if indexed == 0 {
+            if yielding {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            } else if indexed == 0 {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
