@@ -47,6 +47,7 @@ pub(crate) fn manifest_note_text(manifest: &[u8]) -> String {
 /// re-run starts over.
 pub(crate) fn write_dir(dir: &Path, files: &Files) -> Result<(), EvidenceError> {
     check_empty(dir)?;
+    remove_stale_partials(dir)?;
     let partial = partial_path(dir);
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(io_err(&partial))?;
@@ -73,6 +74,47 @@ fn partial_path(path: &Path) -> PathBuf {
     name.push(path.file_name().unwrap_or_default());
     name.push(format!(".partial-{}", std::process::id()));
     path.with_file_name(name)
+}
+
+/// Removes what killed exports to `path` left behind: `.NAME.partial-PID` siblings whose
+/// process is gone (no `/proc/PID`). A partial of a running export is left alone; without
+/// `/proc` nothing is removed.
+fn remove_stale_partials(path: &Path) -> Result<(), EvidenceError> {
+    let proc_root = Path::new("/proc");
+    if !proc_root.join("self").exists() {
+        return Ok(());
+    }
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(path.file_name().unwrap_or_default());
+    prefix.push(".partial-");
+    let prefix = prefix.to_string_lossy().into_owned();
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if proc_root.join(pid).exists() {
+            continue;
+        }
+        let stale = entry.path();
+        let removed = if stale.is_dir() {
+            std::fs::remove_dir_all(&stale)
+        } else {
+            std::fs::remove_file(&stale)
+        };
+        removed.map_err(io_err(&stale))?;
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` and syncs it to disk.
@@ -138,6 +180,7 @@ pub(crate) fn write_zip(path: &Path, top: &str, files: &Files) -> Result<(), Evi
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
+    remove_stale_partials(path)?;
     let partial = partial_path(path);
     let file = std::fs::File::create(&partial).map_err(io_err(&partial))?;
     let mut zw = zip::ZipWriter::new(file);
@@ -225,4 +268,61 @@ fn read_dir_into(root: &Path, dir: &Path, files: &mut Files) -> Result<(), Evide
 /// Files the manifest does not list: itself and its signature.
 pub(crate) fn is_manifest_file(rel: &str) -> bool {
     rel == MANIFEST || rel == MANIFEST_SIG
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftovers_of_dead_exports_are_removed_and_live_ones_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Above any Linux pid_max: never a live process.
+        let dead = tmp.path().join(".pkg.partial-999999999");
+        std::fs::create_dir_all(dead.join("logs")).unwrap();
+        std::fs::write(dead.join("logs/a.csv"), "half").unwrap();
+        let live = tmp.path().join(format!(
+            ".pkg.partial-{}",
+            std::os::unix::process::parent_id()
+        ));
+        std::fs::create_dir(&live).unwrap();
+        let dead_zip = tmp.path().join(".pkg.zip.partial-999999999");
+        std::fs::write(&dead_zip, "half a zip").unwrap();
+        let other = tmp.path().join(".other.partial-999999999");
+        std::fs::create_dir(&other).unwrap();
+
+        let mut files = Files::new();
+        files.insert("MANIFEST.json".into(), b"{}".to_vec());
+        write_dir(&tmp.path().join("pkg"), &files).unwrap();
+        assert!(!dead.exists());
+        assert!(live.exists());
+        assert!(
+            dead_zip.exists(),
+            "only the zip's own export removes its leftovers"
+        );
+        assert!(other.exists());
+        assert_eq!(
+            std::fs::read(tmp.path().join("pkg/MANIFEST.json")).unwrap(),
+            b"{}"
+        );
+
+        write_zip(&tmp.path().join("pkg.zip"), "pkg", &files).unwrap();
+        assert!(!dead_zip.exists());
+        assert!(live.exists());
+        let mut left: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let live_name = live.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            left,
+            vec![
+                ".other.partial-999999999".to_owned(),
+                live_name,
+                "pkg".to_owned(),
+                "pkg.zip".to_owned()
+            ]
+        );
+    }
 }
