@@ -84,10 +84,26 @@ pub(crate) enum BenchCommand {
 pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
     match cmd {
         BenchCommand::Search(args) => crate::bench_search::run(args),
-        BenchCommand::Otlp(args) => crate::bench_otlp::run(args),
-        BenchCommand::Verify(args) => crate::bench_verify::run(args),
-        BenchCommand::Detect(args) => crate::bench_detect::run(args),
-        BenchCommand::Evidence(args) => crate::bench_evidence::run(args),
+        BenchCommand::Otlp(args) => emit(
+            args.json,
+            &crate::bench_otlp::measure(&args)?,
+            crate::bench_otlp::print,
+        ),
+        BenchCommand::Verify(args) => emit(
+            args.json,
+            &crate::bench_verify::measure(&args)?,
+            crate::bench_verify::print,
+        ),
+        BenchCommand::Detect(args) => emit(
+            args.json,
+            &crate::bench_detect::measure(&args)?,
+            crate::bench_detect::print,
+        ),
+        BenchCommand::Evidence(args) => emit(
+            args.json,
+            &crate::bench_evidence::measure(&args)?,
+            crate::bench_evidence::print,
+        ),
         BenchCommand::All(args) => crate::bench_all::run(args),
         BenchCommand::Soak(args) => crate::bench_soak::run(args),
         BenchCommand::Parse {
@@ -117,6 +133,20 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
             json_out,
         ),
     }
+}
+
+/// Prints a scenario's report: one JSON document with `--json`, else its tables.
+fn emit(
+    json: bool,
+    report: &serde_json::Value,
+    print: fn(&serde_json::Value),
+) -> anyhow::Result<Outcome> {
+    if json {
+        println!("{report}");
+    } else {
+        print(report);
+    }
+    Ok(Outcome::Clean)
 }
 
 /// One JSON event of exactly `size` bytes (padding in a message field), unique per `i`.

@@ -13,7 +13,6 @@ use evident_model::{Event, Format};
 use evident_sources::{ParseContext, Parser};
 use serde_json::{Value, json};
 
-use crate::Outcome;
 use crate::bench::thread_cpu_ns;
 use crate::bench_all::Row;
 
@@ -35,17 +34,6 @@ pub(crate) struct DetectBench {
     /// Print one JSON document.
     #[arg(long)]
     pub(crate) json: bool,
-}
-
-/// Runs the benchmark and prints its report.
-pub(crate) fn run(args: DetectBench) -> anyhow::Result<Outcome> {
-    let report = measure(&args)?;
-    if args.json {
-        println!("{report}");
-    } else {
-        print(&report);
-    }
-    Ok(Outcome::Clean)
 }
 
 /// Normalizes the demo's records, then runs the detector and the baseline over them.
@@ -156,7 +144,7 @@ pub(crate) fn row(r: &Value) -> Row {
     }
 }
 
-fn print(r: &Value) {
+pub(crate) fn print(r: &Value) {
     println!(
         "detect: {} events from {} demo records ({} days), {} rules loaded ({} failed){}",
         r["events"],

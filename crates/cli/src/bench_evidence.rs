@@ -16,7 +16,6 @@ use evident_model::Format;
 use evident_server::{DataDir, Evident, Pipeline};
 use serde_json::{Value, json};
 
-use crate::Outcome;
 use crate::bench_all::Row;
 
 /// Entries per ledger commit while generating.
@@ -45,17 +44,6 @@ pub(crate) struct EvidenceBench {
     /// Print one JSON document.
     #[arg(long)]
     pub(crate) json: bool,
-}
-
-/// Runs the benchmark and prints its report.
-pub(crate) fn run(args: EvidenceBench) -> anyhow::Result<Outcome> {
-    let report = measure(&args)?;
-    if args.json {
-        println!("{report}");
-    } else {
-        print(&report);
-    }
-    Ok(Outcome::Clean)
 }
 
 /// Generates the period, exports it, verifies the package.
@@ -282,7 +270,7 @@ pub(crate) fn rows(r: &Value) -> Vec<Row> {
     ]
 }
 
-fn print(r: &Value) {
+pub(crate) fn print(r: &Value) {
     let f = |v: &Value| v.as_f64().unwrap_or(0.0);
     let made = if r["source"] == "demo" {
         format!(

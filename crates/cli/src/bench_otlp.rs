@@ -18,7 +18,6 @@ use evident_server::{DataDir, Evident};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::Outcome;
 use crate::bench_all::{Row, percentile_ms};
 
 /// `evident bench otlp` options.
@@ -62,17 +61,6 @@ impl Encoding {
             Encoding::Protobuf => "application/x-protobuf",
         }
     }
-}
-
-/// Runs the benchmark and prints its report.
-pub(crate) fn run(args: OtlpBench) -> anyhow::Result<Outcome> {
-    let report = measure(&args)?;
-    if args.json {
-        println!("{report}");
-    } else {
-        print(&report);
-    }
-    Ok(Outcome::Clean)
 }
 
 /// Sends the records once per encoding, each into a fresh data directory.
@@ -122,7 +110,7 @@ pub(crate) fn rows(r: &Value) -> Vec<Row> {
         .unwrap_or_default()
 }
 
-fn print(r: &Value) {
+pub(crate) fn print(r: &Value) {
     println!(
         "OTLP/HTTP logs ingest: {} records of {} B bodies per encoding, {} clients, {}/request, acknowledged after fsync",
         r["events"], r["body_bytes"], r["clients"], r["batch"]

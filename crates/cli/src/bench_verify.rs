@@ -13,7 +13,6 @@ use evident_server::DataDir;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::Outcome;
 use crate::bench_all::{Row, median};
 
 /// The verify budget, MB/s of stored entries (DESIGN.md §12).
@@ -34,17 +33,6 @@ pub(crate) struct VerifyBench {
     /// Print one JSON document.
     #[arg(long)]
     pub(crate) json: bool,
-}
-
-/// Runs the benchmark and prints its report.
-pub(crate) fn run(args: VerifyBench) -> anyhow::Result<Outcome> {
-    let report = measure(&args)?;
-    if args.json {
-        println!("{report}");
-    } else {
-        print(&report);
-    }
-    Ok(Outcome::Clean)
 }
 
 /// Generates the ledger, verifies it `rounds` times and hashes its segments as often.
@@ -125,7 +113,7 @@ pub(crate) fn row(r: &Value) -> Row {
     }
 }
 
-fn print(r: &Value) {
+pub(crate) fn print(r: &Value) {
     println!(
         "verify: {} entries, {} bytes of segments, median of {} rounds (page cache warm)",
         r["entries"], r["segment_bytes"], r["rounds"]
