@@ -1,6 +1,7 @@
 //! HTTPS (issue 7): `serve` with `[server.tls]` speaks TLS from PEM files, sends HSTS and
 //! `Secure` session cookies, and shrugs off plain HTTP, garbage and stalled handshakes
-//! (logged and counted) while it keeps serving; a certificate that does not fit its key
+//! (logged and counted) while it keeps serving, cuts off slow heads and stalled bodies as
+//! plain HTTP does; a certificate that does not fit its key
 //! stops the start with a message naming the file.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns panic on failure too
 
@@ -25,17 +26,26 @@ struct Https {
     base: String,
     port: u16,
     client: reqwest::Client,
+    /// A raw TLS client trusting the test CA, for requests reqwest will not send
+    /// (half a head, half a body).
+    tls: tokio_rustls::TlsConnector,
     stop: oneshot::Sender<()>,
     served: tokio::task::JoinHandle<Result<(), evident_server::Error>>,
 }
 
 async fn https() -> Https {
+    https_with(|_| {}).await
+}
+
+/// [`https`] with the node's configuration changed first.
+async fn https_with(configure: impl FnOnce(&mut Evident)) -> Https {
     let dir = tempfile::tempdir().unwrap();
     let (ca, cert, key) = certificates(dir.path());
     let data = DataDir::new(dir.path().join("data"));
     data.init("evident.test/tls").unwrap();
     let mut node = Evident::open(&data).unwrap();
     node.config.server.tls = Some(TlsFiles { cert, key });
+    configure(&mut node);
     node.db
         .create_user(
             &NewUser {
@@ -54,12 +64,24 @@ async fn https() -> Https {
     let served = tokio::spawn(evident_server::serve(node.clone(), listener, async move {
         let _ = stopped.await;
     }));
-    let root = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+    let root = reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap();
     let client = reqwest::Client::builder()
         .tls_certs_only([root])
         .build()
         .unwrap();
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    for c in tokio_rustls::rustls::pki_types::CertificateDer::pem_file_iter(&ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let tls_config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     Https {
+        tls: tokio_rustls::TlsConnector::from(Arc::new(tls_config)),
         _dir: dir,
         node,
         base: format!("https://127.0.0.1:{port}"),
@@ -95,6 +117,35 @@ impl Https {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         seen
+    }
+
+    /// A TLS connection with its handshake done.
+    async fn connect(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        self.tls
+            .connect("localhost".try_into().unwrap(), tcp)
+            .await
+            .unwrap()
+    }
+
+    /// `GET path` on a connection of its own that closes after the answer (no idle
+    /// keep-alive connection left to time out): status code and JSON body.
+    async fn get_closing(&self, path: &str) -> (u16, Value) {
+        let mut c = self.connect().await;
+        c.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: evident\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut got = Vec::new();
+        // A peer closing without close_notify is an error to rustls; the bytes are kept.
+        let _ = c.read_to_end(&mut got).await;
+        let text = String::from_utf8(got).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, serde_json::from_str(body).unwrap())
     }
 
     async fn shutdown(self) {
@@ -223,4 +274,114 @@ async fn a_key_that_does_not_fit_the_certificate_stops_the_start() {
         other_key.display()
     );
     assert!(err.starts_with(&expected), "{err}");
+}
+
+/// The HTTP timeouts hold over TLS too: a client that finished its handshake and then
+/// sends half a request head is cut off after `header_read_timeout_secs`, one that stalls
+/// in its body gets 408 after `request_body_timeout_secs`, and a normal client is served
+/// promptly beside them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_heads_and_stalled_bodies_over_tls_are_cut_off_while_others_are_served() {
+    const SLOW_HEADS: usize = 20;
+    const STALLED_BODIES: usize = 10;
+    let s = https_with(|node| {
+        node.config.server.header_read_timeout_secs = 1;
+        node.config.server.request_body_timeout_secs = 2;
+    })
+    .await;
+    let token = s
+        .node
+        .db
+        .add_source(&"app".parse().unwrap(), evident_model::Format::JsonApp)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut slow = Vec::new();
+    for _ in 0..SLOW_HEADS {
+        let mut c = s.connect().await;
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: evident\r\n")
+            .await
+            .unwrap();
+        c.flush().await.unwrap();
+        slow.push(c);
+    }
+    let head = format!(
+        "POST /api/v1/ingest/app HTTP/1.1\r\nHost: evident\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/x-ndjson\r\nContent-Length: 1000\r\n\r\n{{\"id\":\"st"
+    );
+    let mut stalled = Vec::new();
+    for _ in 0..STALLED_BODIES {
+        let mut c = s.connect().await;
+        c.write_all(head.as_bytes()).await.unwrap();
+        c.flush().await.unwrap();
+        stalled.push(c);
+    }
+    // A normal client is answered at once while all of them wait.
+    let asked = std::time::Instant::now();
+    let (status, _) = s.get_closing("/healthz").await;
+    assert_eq!(status, 200);
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+
+    let read_all = |mut c: tokio_rustls::client::TlsStream<tokio::net::TcpStream>| async move {
+        let mut got = Vec::new();
+        // A peer that closes without close_notify is an error to rustls; what was read
+        // before it is kept.
+        let _ = tokio::time::timeout(Duration::from_secs(10), c.read_to_end(&mut got))
+            .await
+            .expect("the server closes the connection");
+        (got, started.elapsed())
+    };
+    for c in slow {
+        let (got, at) = read_all(c).await;
+        assert!(
+            at >= Duration::from_millis(900),
+            "a slow head was cut after {at:?}"
+        );
+        let got = String::from_utf8_lossy(&got);
+        assert!(
+            got.is_empty() || got.starts_with("HTTP/1.1 408 "),
+            "a slow head was answered {got:?}"
+        );
+    }
+    for c in stalled {
+        let (got, at) = read_all(c).await;
+        assert!(
+            at >= Duration::from_millis(1900),
+            "a stalled body was cut after {at:?}"
+        );
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 408 "), "{text}");
+        assert!(
+            text.ends_with(
+                r#"{"error":{"code":"request_timeout","message":"the request body did not arrive within 2 s (server.request_body_timeout_secs)"}}"#
+            ),
+            "{text}"
+        );
+    }
+    let (_, health) = s.get_closing("/healthz").await;
+    assert_eq!(
+        health["counters"]["http_header_timeouts"],
+        SLOW_HEADS as u64
+    );
+    assert_eq!(
+        health["counters"]["http_body_timeouts"],
+        STALLED_BODIES as u64
+    );
+    // Nothing of the stalled requests was stored.
+    let mut logs = 0;
+    s.node
+        .ledger
+        .for_each_entry(0, s.node.ledger.size(), |_, bytes| {
+            if evident_ledger::Entry::decode(bytes)
+                .is_ok_and(|e| e.kind == evident_ledger::EntryKind::Log)
+            {
+                logs += 1;
+            }
+        })
+        .unwrap();
+    assert_eq!(logs, 0);
+    s.shutdown().await;
 }
