@@ -384,18 +384,7 @@ async fn a_rustls_client_speaks_octet_counting_over_tls() {
     let (dir, node) = syslog_node(|_| {});
     let (ca, cert, key) = certificates(dir.path());
     let listeners = start(&node, &[tls_listener(&cert, &key)]).await.unwrap();
-    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    use tokio_rustls::rustls::pki_types::pem::PemObject;
-    for c in tokio_rustls::rustls::pki_types::CertificateDer::pem_file_iter(&ca).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
-    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let connector = certs::connector(&ca);
     let tcp = tokio::net::TcpStream::connect(addr(&listeners, SyslogProtocol::Tls))
         .await
         .unwrap();

@@ -69,19 +69,8 @@ async fn https_with(configure: impl FnOnce(&mut Evident)) -> Https {
         .tls_certs_only([root])
         .build()
         .unwrap();
-    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-    use tokio_rustls::rustls::pki_types::pem::PemObject;
-    for c in tokio_rustls::rustls::pki_types::CertificateDer::pem_file_iter(&ca).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
-    let tls_config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     Https {
-        tls: tokio_rustls::TlsConnector::from(Arc::new(tls_config)),
+        tls: certs::connector(&ca),
         _dir: dir,
         node,
         base: format!("https://127.0.0.1:{port}"),
