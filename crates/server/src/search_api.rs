@@ -108,7 +108,9 @@ fn internal(detail: &str) -> ApiError {
     )
 }
 
-/// `GET /api/v1/search?q=&from=&to=&limit=`: every search names its time window.
+/// `GET /api/v1/search?q=&from=&to=&limit=`: every search names its time window. The
+/// answer says how far the index reaches (`searchable_through` of `tree_size` ledger
+/// entries): under load search lags behind detection.
 async fn search(
     State(s): State<AppState>,
     Query(p): Query<SearchParams>,
@@ -132,18 +134,23 @@ async fn search(
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
     let node = s.node.clone();
     let q = p.q.clone();
-    let result = tokio::task::spawn_blocking(move || {
+    let result = tokio::task::spawn_blocking(move || -> Result<_, SearchError> {
         let index = open_index(&node.data)?;
-        index.search(&q, from_ms, to_ms, limit)
+        let tree_size = node.ledger.size();
+        let searchable_through = index.indexed_through()?;
+        let found = index.search(&q, from_ms, to_ms, limit)?;
+        Ok((found, searchable_through, tree_size))
     })
     .await
     .map_err(|e| internal(&e.to_string()))?;
     match result {
-        Ok(r) => Ok(Json(json!({
+        Ok((r, searchable_through, tree_size)) => Ok(Json(json!({
             "query": p.q,
             "from": from_ms,
             "to": to_ms,
             "result": r,
+            "searchable_through": searchable_through,
+            "tree_size": tree_size,
         }))
         .into_response()),
         Err(e @ (SearchError::Query(_) | SearchError::Invalid(_))) => {

@@ -91,6 +91,21 @@ impl Fixture {
         )
     }
 
+    /// A web UI page as the analyst (the API token works as a bearer for the UI too).
+    async fn page(&self, uri: &str) -> (StatusCode, String) {
+        let req = Request::get(uri).header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+        let router: Router = app(self.node.clone()).layer(MockConnectInfo(
+            std::net::SocketAddr::from(([127, 0, 0, 1], 40000)),
+        ));
+        let resp = router
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
     async fn search(&self, q: &str) -> (StatusCode, Value) {
         let q: String = q
             .bytes()
@@ -129,6 +144,11 @@ async fn the_pipeline_indexes_and_the_api_finds_with_ledger_links() {
 
     let (status, body) = f.search("user:alice@example.com").await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // How far search reaches: all 5 entries.
+    assert_eq!(
+        (&body["searchable_through"], &body["tree_size"]),
+        (&json!(5), &json!(5))
+    );
     let r = &body["result"];
     assert_eq!(r["total"], 2);
     let hits = r["hits"].as_array().unwrap();
@@ -352,4 +372,43 @@ fn the_indexer_follows_the_pipeline_watermark_and_never_passes_it() {
         )
         .unwrap();
     assert_eq!(found.total, 0);
+}
+
+#[tokio::test]
+async fn search_says_when_it_is_behind_the_ledger() {
+    let f = fixture();
+    f.ingest(&five());
+    let mut p = Pipeline::new(Default::default()).with_search(writer_for(&f.node));
+    p.catch_up(&f.node.ledger, &f.node.db).unwrap();
+    drop(p);
+    // 1,500 more entries nobody has indexed yet.
+    let more: Vec<String> = (0..1_500).map(|i| json!({"n": i}).to_string()).collect();
+    f.ingest(&more);
+    let (status, body) = f.search("user:alice@example.com").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["searchable_through"], &body["tree_size"]),
+        (&json!(5), &json!(1_505))
+    );
+    let (status, page) = f
+        .page("/search?q=alice&from=2026-11-26&to=2026-11-26")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Search is behind: it covers ledger entries below 5 of 1505; the newest 1500 are not searchable yet."),
+        "{page}"
+    );
+    // Caught up: no notice.
+    let mut indexer = Indexer::new(writer_for(&f.node).unwrap(), Default::default());
+    indexer
+        .step(&f.node.ledger, &f.node.db, 1_505, 10_000)
+        .unwrap();
+    indexer
+        .step(&f.node.ledger, &f.node.db, 1_505, 10_000)
+        .unwrap();
+    let (_, page) = f
+        .page("/search?q=alice&from=2026-11-26&to=2026-11-26")
+        .await;
+    assert!(page.contains("matching entries"), "{page}");
+    assert!(!page.contains("Search is behind"), "{page}");
 }

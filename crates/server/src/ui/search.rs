@@ -29,6 +29,9 @@ const DEFAULT_HEAD: usize = 50;
 /// Longest record excerpt shown per match.
 const EXCERPT: usize = 240;
 const DAY_MS: i64 = 86_400_000;
+/// Unsearchable entries past which the page says search is behind (a few are normal: the
+/// indexer commits every 2 s, and the search itself adds an access-trail entry).
+const LAG_NOTICE_ENTRIES: u64 = 1_000;
 
 #[derive(Deserialize)]
 pub(super) struct SearchForm {
@@ -53,6 +56,10 @@ pub(crate) struct SearchOutcome {
     hits: Vec<Hit>,
     per_day: BTreeMap<i64, u64>,
     table: Option<Table>,
+    /// Ledger entries below this are in the index the search read.
+    searchable_through: u64,
+    /// Ledger entries when the search ran.
+    tree_size: u64,
 }
 
 /// Runs query `q` over events with `from_ms <= time < to_ms`. The outer error is the
@@ -69,6 +76,8 @@ pub(crate) fn run(
         Err(e) => return Ok(Err(e.to_string())),
     };
     let index = crate::search_api::open_index(&node.data)?;
+    let tree_size = node.ledger.size();
+    let searchable_through = index.indexed_through()?;
     let user_error = |e: SearchError| match e {
         e @ (SearchError::Query(_) | SearchError::Invalid(_) | SearchError::Window { .. }) => {
             Ok(Err(e.to_string()))
@@ -114,6 +123,8 @@ pub(crate) fn run(
             .map(|b| (b.start_ms.div_euclid(DAY_MS), b.count))
             .collect(),
         table: found.table,
+        searchable_through,
+        tree_size,
     }))
 }
 
@@ -181,6 +192,12 @@ pub(super) async fn page(
             Some(Err(e)) => { p.error role="alert" { (e) } }
             Some(Ok(o)) => {
                 p #result-count { strong { (o.total) } " matching entries, " (from_text) " to " (to_text) "." }
+                @let behind = o.tree_size.saturating_sub(o.searchable_through);
+                @if behind > LAG_NOTICE_ENTRIES {
+                    p #search-lag role="status" { "Search is behind: it covers ledger entries below "
+                        (o.searchable_through) " of " (o.tree_size) "; the newest " (behind)
+                        " are not searchable yet. Detection has priority under load, so alerts are not delayed; search catches up when the load passes." }
+                }
                 (svg(histogram(o, from, to)))
                 @if let Some(t) = &o.table {
                     table #stats {
