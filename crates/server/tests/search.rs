@@ -71,7 +71,8 @@ impl Fixture {
         ingest(&self.node.ledger, entries, warnings).unwrap();
     }
 
-    async fn get(&self, uri: &str, token: Option<&str>) -> (StatusCode, Value) {
+    /// `GET uri` through the router, with the token as a bearer: status and body bytes.
+    async fn get_bytes(&self, uri: &str, token: Option<&str>) -> (StatusCode, Vec<u8>) {
         let mut req = Request::get(uri);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -85,6 +86,11 @@ impl Fixture {
             .unwrap();
         let status = resp.status();
         let bytes = to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        (status, bytes.to_vec())
+    }
+
+    async fn get(&self, uri: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let (status, bytes) = self.get_bytes(uri, token).await;
         (
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -93,17 +99,8 @@ impl Fixture {
 
     /// A web UI page as the analyst (the API token works as a bearer for the UI too).
     async fn page(&self, uri: &str) -> (StatusCode, String) {
-        let req = Request::get(uri).header(header::AUTHORIZATION, format!("Bearer {}", self.token));
-        let router: Router = app(self.node.clone()).layer(MockConnectInfo(
-            std::net::SocketAddr::from(([127, 0, 0, 1], 40000)),
-        ));
-        let resp = router
-            .oneshot(req.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let bytes = to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-        (status, String::from_utf8(bytes.to_vec()).unwrap())
+        let (status, bytes) = self.get_bytes(uri, Some(&self.token)).await;
+        (status, String::from_utf8(bytes).unwrap())
     }
 
     async fn search(&self, q: &str) -> (StatusCode, Value) {
