@@ -856,11 +856,28 @@ fn syslog_connections_beyond_the_cap_are_refused_and_the_open_ones_keep_working(
             .is_ok()),
         "the syslog listener on {syslog} never accepted"
     );
-    // The listener counts a closed connection until it has reaped it.
+    // The listener counts a closed connection until it has reaped it, so one of these may
+    // be refused while the probe still holds its slot: a refused connection reads EOF (or
+    // a reset) at once, and is replaced until all CAP are held.
     std::thread::sleep(Duration::from_millis(500));
-    let mut open: Vec<TcpStream> = (0..CAP)
-        .map(|_| TcpStream::connect(syslog).unwrap())
-        .collect();
+    let held = |s: &mut TcpStream| {
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        matches!(s.read(&mut [0u8; 1]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut open: Vec<TcpStream> = Vec::with_capacity(CAP);
+    while open.len() < CAP {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not hold {CAP} syslog connections"
+        );
+        let mut s = TcpStream::connect(syslog).unwrap();
+        if held(&mut s) {
+            open.push(s);
+        }
+    }
     // The server has taken all of them once this one is refused: closed without reading.
     assert!(
         eventually(Duration::from_secs(5), || {
