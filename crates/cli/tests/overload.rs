@@ -891,12 +891,22 @@ fn syslog_connections_beyond_the_cap_are_refused_and_the_open_ones_keep_working(
         "no connection over the cap was refused"
     );
     let refused = counter(server.addr, "syslog_connections_refused");
+    let tree_size = || {
+        get_json(server.addr, "/healthz")["tree_size"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = tree_size();
     // The open ones still deliver.
     for (i, s) in open.iter_mut().enumerate() {
         s.write_all(format!("<134>1 2026-11-26T10:00:00Z h app 1 - - capped {i}\n").as_bytes())
             .unwrap();
     }
     drop(open);
+    // Syslog has no acknowledgment: stop the server only once it has stored them.
+    eventually(Duration::from_secs(10), || {
+        tree_size() >= before + CAP as u64
+    });
     server.terminate();
     let bodies: HashSet<String> = stored_bodies(&data, "syslog").into_iter().collect();
     for i in 0..CAP {
