@@ -361,7 +361,7 @@ impl Detector {
             self.clock_ms = time_ms;
             self.release(time_ms);
         }
-        let norm = Value::Object(event.into_map());
+        let norm = Value::Object(event.to_json());
         if self.should_defer(&norm, raw) {
             self.defer(&norm, raw, &origin, time_ms);
         }
@@ -455,7 +455,7 @@ impl Detector {
         };
         self.enricher.apply_change_ticket(&mut event);
         let t = event.time_ms().unwrap_or(self.clock_ms.max(0));
-        let norm = Value::Object(event.into_map());
+        let norm = Value::Object(event.to_json());
         let raw = p.raw.as_ref().map(|(format, bytes)| RawRecord {
             format: *format,
             bytes: bytes.as_deref(),

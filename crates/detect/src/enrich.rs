@@ -448,7 +448,26 @@ fn asset_matches(asset: &Asset, event: &Event) -> bool {
         && asset
             .matches
             .iter()
-            .all(|(path, want)| value_matches(event.as_map(), path, want))
+            .all(|(path, want)| event_matches(event, path, want))
+}
+
+/// [`value_matches`] over the event's attributes: the one at `path` or the object-valued one
+/// above it (arrays on the way match by any member).
+fn event_matches(event: &Event, path: &str, want: &str) -> bool {
+    let in_record = || {
+        let rest = path.strip_prefix("unmapped.")?;
+        Some(leaf_matches(event.unmapped_record()?, Some(rest), want))
+    };
+    in_record() == Some(true) || event.attributes().any(|(p, v)| {
+        if p == path {
+            leaf_matches(v, None, want)
+        } else {
+            match path.strip_prefix(p).and_then(|r| r.strip_prefix('.')) {
+                Some(rest) => leaf_matches(v, Some(rest), want),
+                None => false,
+            }
+        }
+    })
 }
 
 fn value_matches(map: &serde_json::Map<String, Value>, path: &str, want: &str) -> bool {

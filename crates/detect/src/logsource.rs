@@ -212,7 +212,7 @@ mod tests {
     fn text_lines_keep_their_fields_and_the_line() {
         let mut e = Event::new(Class::ProcessActivity, 1, 0);
         e.set("unmapped.type", "EXECVE").set("unmapped.a0", "dd");
-        let doc = vendor_document(Format::Auditd, Some(b"type=EXECVE a0=dd"), e.as_map()).unwrap();
+        let doc = vendor_document(Format::Auditd, Some(b"type=EXECVE a0=dd"), &e.to_json()).unwrap();
         assert_eq!(
             doc,
             serde_json::json!({"type": "EXECVE", "a0": "dd", "raw_line": "type=EXECVE a0=dd"})
@@ -227,7 +227,7 @@ mod tests {
             serde_json::json!({"winlog": {"event_id": "4728", "channel": "Security",
                 "event_data": {"TargetUserName": "Domain Admins"}}}),
         );
-        let doc = vendor_document(Format::WindowsSecurity, None, e.as_map()).unwrap();
+        let doc = vendor_document(Format::WindowsSecurity, None, &e.to_json()).unwrap();
         assert_eq!(doc["EventID"], 4728);
         assert_eq!(doc["Channel"], "Security");
         assert_eq!(doc["TargetUserName"], "Domain Admins");

@@ -248,19 +248,9 @@ pub(crate) fn document(
     if let Some(raw) = s("raw_data") {
         doc.add_text(f.raw, raw);
     }
-    let map = event.as_map();
-    doc.add_field_value(
-        f.event,
-        &object(map, &|k| !NOT_STORED.contains(&k), &|_| true),
-    );
-    doc.add_field_value(
-        f.attrs,
-        &object(
-            map,
-            &|k| !NOT_STORED.contains(&k) && searchable(k),
-            &searchable,
-        ),
-    );
+    let map = event.to_json_with(|k| !NOT_STORED.contains(&k));
+    doc.add_field_value(f.event, &object(&map, &|_| true, &|_| true));
+    doc.add_field_value(f.attrs, &object(&map, &searchable, &searchable));
     doc
 }
 

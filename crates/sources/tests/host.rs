@@ -57,7 +57,7 @@ fn error(format: Format, record: &[u8]) -> String {
 /// `activity_name`, `type_name`, `severity`, `status` captions), `raw_data`, `unmapped` and
 /// `metadata.{version,evident}`: what is left is exactly what the parser decided.
 fn trimmed(e: &evident_sources::Event) -> Value {
-    let mut m: Map<String, Value> = e.as_map().clone();
+    let mut m: Map<String, Value> = e.to_json();
     for k in [
         "class_name",
         "category_uid",

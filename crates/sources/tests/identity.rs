@@ -52,7 +52,7 @@ fn parse(format: Format, record: &[u8]) -> Vec<Value> {
         .parse(record, &ctx())
         .unwrap_or_else(|e| panic!("{format:?}: {e}"))
         .into_iter()
-        .map(|e| Value::Object(e.into_map()))
+        .map(|e| Value::Object(e.to_json()))
         .collect()
 }
 

@@ -21,7 +21,7 @@ fn parse(format: Format, record: &str) -> Result<Vec<Value>, ParseError> {
     parser.parse(record.as_bytes(), &ctx).map(|events| {
         events
             .into_iter()
-            .map(|e| Value::Object(e.into_map()))
+            .map(|e| Value::Object(e.to_json()))
             .collect()
     })
 }

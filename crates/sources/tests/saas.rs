@@ -44,7 +44,7 @@ fn parse_one(parser: Parser, record: &[u8]) -> Map<String, Value> {
     let ctx = ParseContext::new("demo-app", RECEIVED_NS);
     let mut events = parser.parse(record, &ctx).unwrap();
     assert_eq!(events.len(), 1, "one event per record");
-    events.remove(0).into_map()
+    events.remove(0).to_json()
 }
 
 /// The event without what every event of the format shares or what is derived from the

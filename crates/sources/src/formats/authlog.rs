@@ -300,7 +300,7 @@ fn pam(h: &SyslogHeader<'_>, rest: &str) -> Option<Event> {
         e.set("status_detail", "authentication failure");
         for (k, v) in kv.split_whitespace().filter_map(|t| t.split_once('=')) {
             if !v.is_empty() {
-                e.set(&format!("unmapped.{k}"), v);
+                e.set(format!("unmapped.{k}"), v);
             }
             match (k, v) {
                 (_, "") => {}
@@ -386,7 +386,7 @@ fn sudo(h: &SyslogHeader<'_>, msg: &str) -> Option<Event> {
     e.set("actor.user.name", user);
     e.set("unmapped.sudo_user", user);
     for (k, v) in &pairs {
-        e.set(&format!("unmapped.{k}"), *v);
+        e.set(format!("unmapped.{k}"), *v);
     }
     let target = pairs.iter().find(|(k, _)| *k == "USER").map(|(_, v)| *v);
     e.set_opt("process.user.name", target);
@@ -468,7 +468,7 @@ fn shadow(h: &SyslogHeader<'_>, msg: &str) -> Option<Event> {
     if let Some(rest) = msg.strip_prefix("new user: ") {
         let mut e = change(h, Class::AccountChange, 1);
         for (k, v) in comma_pairs(rest) {
-            e.set(&format!("unmapped.{k}"), v);
+            e.set(format!("unmapped.{k}"), v);
             match k {
                 "name" => e.set("user.name", v),
                 "UID" => e.set("user.uid", v),
@@ -480,7 +480,7 @@ fn shadow(h: &SyslogHeader<'_>, msg: &str) -> Option<Event> {
     if let Some(rest) = msg.strip_prefix("new group: ") {
         let mut e = change(h, Class::GroupManagement, 6);
         for (k, v) in comma_pairs(rest) {
-            e.set(&format!("unmapped.{k}"), v);
+            e.set(format!("unmapped.{k}"), v);
             match k {
                 "name" => e.set("group.name", v),
                 "GID" => e.set("group.uid", v),

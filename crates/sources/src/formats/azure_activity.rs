@@ -422,7 +422,7 @@ pub(super) fn result_status(result: &str) -> Status {
 /// Sets `{prefix}.ip` (and `port`) from an address that may carry a port (`1.2.3.4:5678`).
 pub(super) fn set_ip(e: &mut Event, prefix: &str, addr: &str) {
     if let Ok(ip) = addr.parse::<IpAddr>() {
-        e.set(&format!("{prefix}.ip"), ip.to_string());
+        e.set(format!("{prefix}.ip"), ip.to_string());
         return;
     }
     let trimmed = addr.trim_start_matches('[');
@@ -432,8 +432,8 @@ pub(super) fn set_ip(e: &mut Event, prefix: &str, addr: &str) {
             port.parse::<u16>(),
         )
     {
-        e.set(&format!("{prefix}.ip"), ip.to_string());
-        e.set(&format!("{prefix}.port"), port);
+        e.set(format!("{prefix}.ip"), ip.to_string());
+        e.set(format!("{prefix}.port"), port);
     }
 }
 

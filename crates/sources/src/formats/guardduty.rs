@@ -230,15 +230,15 @@ fn remote_endpoint(e: &mut Event, action: &Map<String, Value>) {
             "src_endpoint"
         };
         e.set_opt(
-            &format!("{side}.ip"),
+            format!("{side}.ip"),
             get_str(remote, "ipAddressV4").or_else(|| get_str(remote, "ipAddressV6")),
         );
         e.set_opt(
-            &format!("{side}.location.country"),
+            format!("{side}.location.country"),
             get_str(remote, "country.countryName"),
         );
         e.set_opt(
-            &format!("{side}.location.city"),
+            format!("{side}.location.city"),
             get_str(remote, "city.cityName"),
         );
     }

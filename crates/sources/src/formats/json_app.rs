@@ -125,8 +125,10 @@ fn severity(word: &str) -> Severity {
 fn set_field(e: &mut Event, ocsf: &str, obj: &Map<String, Value>, app: &str) {
     if let Some(v) = lookup(obj, app) {
         match (ocsf, v) {
-            ("http_request.http_method", Value::String(m)) => e.set(ocsf, m.to_ascii_uppercase()),
-            _ => e.set(ocsf, v.clone()),
+            ("http_request.http_method", Value::String(m)) => {
+                e.set(ocsf.to_owned(), m.to_ascii_uppercase())
+            }
+            _ => e.set(ocsf.to_owned(), v.clone()),
         };
     }
 }

@@ -285,14 +285,14 @@ fn severity(s: &str) -> Option<Severity> {
 /// login, `email_addr` from an Okta actor or target.
 fn set_principal(e: &mut Event, prefix: &str, who: &Map<String, Value>) {
     let login = get_ci_nonempty_str(who, "alternateId").filter(|l| *l != "unknown");
-    e.set_opt(&format!("{prefix}.name"), login);
-    e.set_opt(&format!("{prefix}.uid"), get_ci_nonempty_str(who, "id"));
+    e.set_opt(format!("{prefix}.name"), login);
+    e.set_opt(format!("{prefix}.uid"), get_ci_nonempty_str(who, "id"));
     e.set_opt(
-        &format!("{prefix}.full_name"),
+        format!("{prefix}.full_name"),
         get_ci_nonempty_str(who, "displayName"),
     );
     e.set_opt(
-        &format!("{prefix}.email_addr"),
+        format!("{prefix}.email_addr"),
         login.filter(|l| l.contains('@')),
     );
 }

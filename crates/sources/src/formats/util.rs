@@ -218,7 +218,7 @@ pub(crate) fn set_user(
 ) {
     for (key, attr) in [(uid, "uid"), (name, "name"), (email, "email_addr")] {
         if !key.is_empty() {
-            e.set_opt(&format!("{prefix}.{attr}"), get_nonempty_str(src, key));
+            e.set_opt(format!("{prefix}.{attr}"), get_nonempty_str(src, key));
         }
     }
 }

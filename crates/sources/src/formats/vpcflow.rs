@@ -418,10 +418,10 @@ impl<'a> Flow<'a> {
         } else {
             "src_endpoint"
         };
-        e.set_opt(&format!("{side}.interface_uid"), self.interface);
-        e.set_opt(&format!("{side}.instance_uid"), self.instance);
-        e.set_opt(&format!("{side}.vpc_uid"), self.vpc);
-        e.set_opt(&format!("{side}.subnet_uid"), self.subnet);
+        e.set_opt(format!("{side}.interface_uid"), self.interface);
+        e.set_opt(format!("{side}.instance_uid"), self.instance);
+        e.set_opt(format!("{side}.vpc_uid"), self.vpc);
+        e.set_opt(format!("{side}.subnet_uid"), self.subnet);
         if let Some(p) = self.protocol {
             e.set("connection_info.protocol_num", p);
             e.set_opt("connection_info.protocol_name", protocol_name(p));

@@ -441,12 +441,12 @@ fn failure_reason(code: &str) -> Option<&'static str> {
 /// Sets `{prefix}.name/domain/uid` from the `{who}UserName`, `{who}DomainName`, `{who}{sid}`
 /// fields (`who` = `Target` / `Subject`).
 fn set_user(e: &mut Event, w: &WinEvent, prefix: &str, who: &str, sid: &str) {
-    e.set_opt(&format!("{prefix}.name"), w.d(&format!("{who}UserName")));
+    e.set_opt(format!("{prefix}.name"), w.d(&format!("{who}UserName")));
     e.set_opt(
-        &format!("{prefix}.domain"),
+        format!("{prefix}.domain"),
         w.d(&format!("{who}DomainName")),
     );
-    e.set_opt(&format!("{prefix}.uid"), w.d(&format!("{who}{sid}")));
+    e.set_opt(format!("{prefix}.uid"), w.d(&format!("{who}{sid}")));
 }
 
 /// The user name inside a MemberName DN (`CN=Smith\, Bob,OU=…` → `Smith, Bob`), or the
