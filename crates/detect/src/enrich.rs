@@ -417,12 +417,9 @@ fn jira_text(v: &Value) -> Option<String> {
 
 /// The names, e-mail addresses and ids of the principal at `prefix` (`user`, `actor.user`).
 fn identifiers(event: &Event, prefix: &str) -> Vec<String> {
-    let Some(Value::Object(obj)) = event.get(prefix) else {
-        return Vec::new();
-    };
     ["name", "email_addr", "uid"]
         .iter()
-        .filter_map(|f| obj.get(*f).and_then(Value::as_str))
+        .filter_map(|f| event.get_str(&format!("{prefix}.{f}")))
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()

@@ -244,6 +244,8 @@ impl Event {
         let path = path.into();
         if path == "unmapped" {
             self.unmapped_record = false;
+        }
+        if path == "unmapped" || path == "raw_data" {
             self.record = OnceLock::new();
         }
         let mut below = false;
@@ -309,11 +311,10 @@ impl Event {
         if !self.unmapped_record {
             return None;
         }
-        let record = self.record()?;
         if path == "unmapped" {
-            return Some(record);
+            return self.record();
         }
-        descend(record, under(path, "unmapped")?)
+        descend(self.record()?, under(path, "unmapped")?)
     }
 
     /// The string at a dotted path.

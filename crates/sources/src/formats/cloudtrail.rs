@@ -49,8 +49,11 @@ use std::net::IpAddr;
 use evident_model::{Class, Event, Status};
 use serde_json::{Map, Value};
 
+use serde::Deserialize;
+
 use super::Shape;
-use super::util::{arn_tail, fallback_time, mark_unparsed_time, parse_time};
+use super::lenient::{List, Obj, Scalar};
+use super::util::{arn_tail, mark_unparsed_time, starts_as_json_object};
 use crate::parse::{ParseContext, ParseError, json_object};
 
 /// Top-level keys that, beside `eventName`, mark a CloudTrail record (camel case as AWS
@@ -73,169 +76,282 @@ pub(crate) fn detect(shape: &Shape<'_>) -> bool {
     let Shape::Json(obj) = shape else {
         return false;
     };
-    matches!(top(obj, "eventName", "eventname"), Some(Value::String(_)))
+    let name = obj.get("eventName").or_else(|| obj.get("eventname"));
+    matches!(name, Some(Value::String(_)))
         && COMPANION_KEYS.iter().any(|k| obj.contains_key(*k))
 }
 
 /// Normalizes one record. `eventName` is required (except in a Panther row); an `eventTime`
 /// that is not a time leaves the fallback time and `unmapped.evident_parse` set.
 pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>, ParseError> {
-    let obj = json_object(record)?;
-    let (mut event, time_parsed) = normalize(&obj, ctx)?;
-    event.set("unmapped", Value::Object(obj));
+    let fast = if starts_as_json_object(record) {
+        serde_json::from_slice::<Record<'_>>(record).ok()
+    } else {
+        None
+    };
+    let (mut event, time_parsed) = match fast {
+        Some(r) => normalize(&r, ctx)?,
+        None => {
+            // A Panther row with both `eventName` and `eventname`, or not JSON at all: the
+            // tree says exactly what is wrong, and keeps the AWS spelling of a doubled key.
+            let mut obj = json_object(record)?;
+            for (camel, lower) in ALIASES {
+                if obj.contains_key(*camel) {
+                    obj.remove(*lower);
+                }
+            }
+            let tree = Value::Object(obj);
+            let r = Record::deserialize(&tree).map_err(|e| ParseError::InvalidJson {
+                detail: e.to_string(),
+            })?;
+            normalize(&r, ctx)?
+        }
+    };
+    event.set_unmapped_record();
     mark_unparsed_time(&mut event, time_parsed);
     Ok(vec![event])
 }
 
+/// Top-level keys under their AWS name and the lower-case one some Panther rows have.
+const ALIASES: &[(&str, &str)] = &[
+    ("eventVersion", "eventversion"),
+    ("userIdentity", "useridentity"),
+    ("eventTime", "eventtime"),
+    ("eventSource", "eventsource"),
+    ("eventName", "eventname"),
+    ("awsRegion", "awsregion"),
+    ("sourceIPAddress", "sourceipaddress"),
+    ("userAgent", "useragent"),
+    ("requestID", "requestid"),
+    ("eventID", "eventid"),
+    ("recipientAccountId", "recipientaccountid"),
+    ("apiVersion", "apiversion"),
+    ("readOnly", "readonly"),
+    ("errorCode", "errorcode"),
+    ("errorMessage", "errormessage"),
+];
+
+/// The fields of a record the mapping reads (keys as [`ALIASES`] lists them); the rest of
+/// the record is skipped here and kept as `unmapped` through `raw_data`.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+struct Record<'a> {
+    #[serde(alias = "eventversion")]
+    event_version: Scalar<'a>,
+    #[serde(alias = "useridentity")]
+    user_identity: Obj<Identity<'a>>,
+    #[serde(alias = "eventtime")]
+    event_time: Scalar<'a>,
+    #[serde(alias = "eventsource")]
+    event_source: Scalar<'a>,
+    #[serde(alias = "eventname")]
+    event_name: Scalar<'a>,
+    #[serde(alias = "awsregion")]
+    aws_region: Scalar<'a>,
+    #[serde(rename = "sourceIPAddress", alias = "sourceipaddress")]
+    source_ip_address: Scalar<'a>,
+    #[serde(alias = "useragent")]
+    user_agent: Scalar<'a>,
+    #[serde(rename = "requestID", alias = "requestid")]
+    request_id: Scalar<'a>,
+    #[serde(rename = "eventID", alias = "eventid")]
+    event_id: Scalar<'a>,
+    #[serde(alias = "recipientaccountid")]
+    recipient_account_id: Scalar<'a>,
+    #[serde(alias = "apiversion")]
+    api_version: Scalar<'a>,
+    #[serde(alias = "readonly")]
+    read_only: Scalar<'a>,
+    #[serde(alias = "errorcode")]
+    error_code: Scalar<'a>,
+    #[serde(alias = "errormessage")]
+    error_message: Scalar<'a>,
+    request_parameters: Obj<Request<'a>>,
+    response_elements: Obj<Response<'a>>,
+    additional_event_data: Obj<Additional<'a>>,
+    resources: List<Resource<'a>>,
+    #[serde(rename = "p_log_type")]
+    panther_log_type: Scalar<'a>,
+    #[serde(rename = "p_event_time")]
+    panther_event_time: Scalar<'a>,
+}
+
+/// `userIdentity`.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+struct Identity<'a> {
+    #[serde(rename = "type")]
+    kind: Scalar<'a>,
+    principal_id: Scalar<'a>,
+    arn: Scalar<'a>,
+    account_id: Scalar<'a>,
+    access_key_id: Scalar<'a>,
+    user_name: Scalar<'a>,
+    invoked_by: Scalar<'a>,
+    session_context: Obj<SessionContext<'a>>,
+}
+
+/// `userIdentity.sessionContext`.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+struct SessionContext<'a> {
+    attributes: Obj<SessionAttributes<'a>>,
+    session_issuer: Obj<SessionIssuer<'a>>,
+}
+
+/// `userIdentity.sessionContext.attributes`.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+struct SessionAttributes<'a> {
+    mfa_authenticated: Scalar<'a>,
+    creation_date: Scalar<'a>,
+}
+
+/// `userIdentity.sessionContext.sessionIssuer`.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+struct SessionIssuer<'a> {
+    user_name: Scalar<'a>,
+    arn: Scalar<'a>,
+}
+
+/// The `requestParameters` IAM changes name their target with.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+struct Request<'a> {
+    user_name: Scalar<'a>,
+    group_name: Scalar<'a>,
+    policy_arn: Scalar<'a>,
+    policy_name: Scalar<'a>,
+}
+
+/// The `responseElements` the mapping reads.
+#[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
+struct Response<'a> {
+    #[serde(rename = "ConsoleLogin")]
+    console_login: Scalar<'a>,
+    user: Obj<CreatedUser<'a>>,
+    group: Obj<CreatedGroup<'a>>,
+}
+
+/// `responseElements.user` of `CreateUser`.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+struct CreatedUser<'a> {
+    user_id: Scalar<'a>,
+}
+
+/// `responseElements.group` of `CreateGroup`.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+struct CreatedGroup<'a> {
+    group_id: Scalar<'a>,
+}
+
+/// `additionalEventData` of `ConsoleLogin`.
+#[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
+struct Additional<'a> {
+    #[serde(rename = "MFAUsed")]
+    mfa_used: Scalar<'a>,
+}
+
+/// One of `resources`.
+#[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
+struct Resource<'a> {
+    #[serde(rename = "ARN")]
+    arn: Scalar<'a>,
+    #[serde(rename = "type")]
+    kind: Scalar<'a>,
+    #[serde(rename = "accountId")]
+    account_id: Scalar<'a>,
+}
+
 /// Builds the event from the record's fields (everything but `unmapped`); the flag is false
 /// when `eventTime` was present but not a time.
-fn normalize(
-    obj: &Map<String, Value>,
-    ctx: &ParseContext<'_>,
-) -> Result<(Event, bool), ParseError> {
-    let panther = obj.contains_key("p_log_type");
-    let name = match top(obj, "eventName", "eventname") {
-        Some(Value::String(s)) => Some(s.as_str()),
-        None | Some(Value::Null) if panther => None,
-        None | Some(Value::Null) => {
+fn normalize(r: &Record<'_>, ctx: &ParseContext<'_>) -> Result<(Event, bool), ParseError> {
+    let panther = r.panther_log_type != Scalar::Absent;
+    let name = match &r.event_name {
+        Scalar::Str(s) => Some(s.as_ref()),
+        Scalar::Absent | Scalar::Null if panther => None,
+        Scalar::Absent | Scalar::Null => {
             return Err(ParseError::MissingField {
                 field: "eventName".into(),
             });
         }
-        Some(_) => {
+        _ => {
             return Err(ParseError::WrongType {
                 field: "eventName".into(),
                 expected: "a string",
             });
         }
     };
-    let event_time = top(obj, "eventTime", "eventtime").filter(|v| !v.is_null());
-    let parsed_time = event_time.and_then(parse_time);
-    let time = parsed_time.unwrap_or_else(|| fallback_time(obj, ctx));
-    let source = top_str(obj, "eventSource", "eventsource");
-    let read_only = top(obj, "readOnly", "readonly").and_then(Value::as_bool);
-    let kind = classify(name.unwrap_or(""), source, read_only);
+    let parsed_time = r.event_time.time_ms();
+    let time = parsed_time
+        .or_else(|| r.panther_event_time.time_ms())
+        .unwrap_or_else(|| ctx.received_at_ms());
+    let source = r.event_source.str();
+    let kind = classify(name.unwrap_or(""), source, r.read_only.bool());
     let (class, activity) = kind.class_activity();
     let mut e = Event::new(class, activity, time);
+    let identity = r.user_identity.get();
+    let request = r.request_parameters.get();
+    let response = r.response_elements.get();
+    let error_code = r.error_code.nonempty();
 
-    let identity = top(obj, "userIdentity", "useridentity").and_then(Value::as_object);
-    let request = obj.get("requestParameters").and_then(Value::as_object);
-    let response = obj.get("responseElements").and_then(Value::as_object);
-    let error_code = top_str(obj, "errorCode", "errorcode").filter(|s| !s.is_empty());
-    let error_message = top_str(obj, "errorMessage", "errormessage");
+    e.set("metadata.product.name", "CloudTrail");
+    e.set("metadata.product.vendor_name", "AWS");
+    put(&mut e, "metadata.uid", r.event_id.str());
+    put(&mut e, "metadata.event_code", name);
+    put(&mut e, "metadata.log_version", r.event_version.str());
 
-    let mut metadata = Map::new();
-    metadata.insert("version".into(), evident_model::OCSF_VERSION.into());
-    metadata.insert(
-        "product".into(),
-        Value::Object(object([
-            ("name", "CloudTrail".into()),
-            ("vendor_name", "AWS".into()),
-        ])),
-    );
-    put_str(&mut metadata, "uid", top_str(obj, "eventID", "eventid"));
-    put_str(&mut metadata, "event_code", name);
-    put_str(
-        &mut metadata,
-        "log_version",
-        top_str(obj, "eventVersion", "eventversion"),
-    );
-    e.set("metadata", Value::Object(metadata));
+    put(&mut e, "api.operation", name);
+    put(&mut e, "api.version", r.api_version.str());
+    e.set_opt("api.service.name", source);
+    e.set_opt("api.request.uid", r.request_id.str());
+    put(&mut e, "api.response.error", error_code);
+    put(&mut e, "api.response.message", r.error_message.str());
 
-    let mut api = Map::new();
-    put_str(&mut api, "operation", name);
-    put_str(
-        &mut api,
-        "version",
-        top_str(obj, "apiVersion", "apiversion"),
-    );
-    if let Some(s) = source {
-        api.insert(
-            "service".into(),
-            Value::Object(object([("name", s.into())])),
-        );
-    }
-    if let Some(id) = top_str(obj, "requestID", "requestid") {
-        api.insert(
-            "request".into(),
-            Value::Object(object([("uid", id.into())])),
-        );
-    }
-    let mut api_response = Map::new();
-    put_str(&mut api_response, "error", error_code);
-    put_str(&mut api_response, "message", error_message);
-    if !api_response.is_empty() {
-        api.insert("response".into(), Value::Object(api_response));
-    }
-    if !api.is_empty() {
-        e.set("api", Value::Object(api));
-    }
+    e.set("cloud.provider", "AWS");
+    put(&mut e, "cloud.region", r.aws_region.str());
+    e.set_opt("cloud.account.uid", r.recipient_account_id.str());
 
-    let mut cloud = object([("provider", "AWS".into())]);
-    put_str(&mut cloud, "region", top_str(obj, "awsRegion", "awsregion"));
-    if let Some(account) = top_str(obj, "recipientAccountId", "recipientaccountid") {
-        cloud.insert(
-            "account".into(),
-            Value::Object(object([("uid", account.into())])),
-        );
-    }
-    e.set("cloud", Value::Object(cloud));
-
-    let user = identity.map(actor_user).filter(|u| !u.is_empty());
-    let mut actor = Map::new();
-    if let Some(u) = &user {
-        actor.insert("user".into(), Value::Object(u.clone()));
-    }
-    if let Some(session) = identity.map(actor_session).filter(|s| !s.is_empty()) {
-        actor.insert("session".into(), Value::Object(session));
-    }
-    put_str(
-        &mut actor,
-        "invoked_by",
-        identity.and_then(|i| str_of(i, "invokedBy")),
-    );
-    if !actor.is_empty() {
-        e.set("actor", Value::Object(actor));
-    }
-
-    if let Some(endpoint) =
-        top_str(obj, "sourceIPAddress", "sourceipaddress").and_then(source_endpoint)
-    {
-        e.set("src_endpoint", Value::Object(endpoint));
-    }
-    if let Some(agent) = top_str(obj, "userAgent", "useragent") {
-        e.set(
-            "http_request",
-            Value::Object(object([("user_agent", agent.into())])),
-        );
-    }
-    if let Some(resources) = obj.get("resources").and_then(Value::as_array) {
-        let list: Vec<Value> = resources
-            .iter()
-            .filter_map(Value::as_object)
-            .map(|r| {
-                let mut out = Map::new();
-                put_str(&mut out, "uid", str_of(r, "ARN"));
-                put_str(&mut out, "type", str_of(r, "type"));
-                if let Some(account) = str_of(r, "accountId") {
-                    out.insert(
-                        "owner".into(),
-                        Value::Object(object([(
-                            "account",
-                            Value::Object(object([("uid", account.into())])),
-                        )])),
-                    );
+    let user = identity.map(ActorUser::of).unwrap_or_default();
+    user.put(&mut e, ACTOR_USER);
+    if let Some(i) = identity {
+        put(&mut e, "actor.session.credential_uid", i.access_key_id.str());
+        if let Some(context) = i.session_context.get() {
+            if let Some(attributes) = context.attributes.get() {
+                match attributes.mfa_authenticated.str() {
+                    Some("true") => {
+                        e.set("actor.session.is_mfa", true);
+                    }
+                    Some("false") => {
+                        e.set("actor.session.is_mfa", false);
+                    }
+                    _ => {}
                 }
-                Value::Object(out)
-            })
-            .collect();
-        if !list.is_empty() {
-            e.set("resources", list);
+                e.set_opt("actor.session.created_time", attributes.creation_date.time_ms());
+            }
+            let issuer = context.session_issuer.get().and_then(|s| s.arn.str());
+            put(&mut e, "actor.session.issuer", issuer);
         }
+        put(&mut e, "actor.invoked_by", i.invoked_by.str());
+    }
+
+    if let Some((path, value)) = r.source_ip_address.str().and_then(source_endpoint) {
+        e.set(path, value);
+    }
+    e.set_opt("http_request.user_agent", r.user_agent.str());
+    if !r.resources.0.is_empty() {
+        let list: Vec<Value> = r.resources.0.iter().map(resource).collect();
+        e.set("resources", list);
     }
 
     let status = match kind {
-        Kind::Logon => match response.and_then(|r| str_of(r, "ConsoleLogin")) {
+        Kind::Logon => match response.and_then(|r| r.console_login.str()) {
             Some("Success") => Status::Success,
             Some("Failure") => Status::Failure,
             _ if error_code.is_some() => Status::Failure,
@@ -246,18 +362,13 @@ fn normalize(
     };
     e.set_status(status);
     if status == Status::Failure {
-        e.set_opt("status_detail", error_code.or(error_message));
+        e.set_opt("status_detail", error_code.or(r.error_message.str()));
     }
 
     match kind {
         Kind::Logon => {
-            if let Some(u) = user {
-                e.set("user", Value::Object(u));
-            }
-            let mfa = obj
-                .get("additionalEventData")
-                .and_then(Value::as_object)
-                .and_then(|a| str_of(a, "MFAUsed"));
+            user.put(&mut e, USER);
+            let mfa = r.additional_event_data.get().and_then(|a| a.mfa_used.str());
             match mfa {
                 Some("Yes") => {
                     e.set("is_mfa", true);
@@ -269,9 +380,9 @@ fn normalize(
             }
         }
         Kind::Account(activity) => {
-            let target = request.and_then(|r| str_of(r, "userName")).or_else(|| {
+            let target = request.and_then(|r| r.user_name.str()).or_else(|| {
                 if name == Some("ChangePassword") {
-                    user.as_ref().and_then(|u| str_of(u, "name"))
+                    user.name
                 } else {
                     None
                 }
@@ -280,34 +391,32 @@ fn normalize(
             e.set_opt(
                 "user.uid",
                 response
-                    .and_then(|r| r.get("user"))
-                    .and_then(Value::as_object)
-                    .and_then(|u| str_of(u, "userId")),
+                    .and_then(|r| r.user.get())
+                    .and_then(|u| u.user_id.str()),
             );
             if matches!(activity, 7 | 8) {
-                let arn = request.and_then(|r| str_of(r, "policyArn"));
+                let arn = request.and_then(|r| r.policy_arn.str());
                 e.set_opt("policy.uid", arn);
                 e.set_opt(
                     "policy.name",
                     request
-                        .and_then(|r| str_of(r, "policyName"))
+                        .and_then(|r| r.policy_name.str())
                         .or_else(|| arn.map(arn_tail)),
                 );
             }
         }
         Kind::Group(activity) => {
-            e.set_opt("group.name", request.and_then(|r| str_of(r, "groupName")));
+            e.set_opt("group.name", request.and_then(|r| r.group_name.str()));
             e.set_opt(
                 "group.uid",
                 response
-                    .and_then(|r| r.get("group"))
-                    .and_then(Value::as_object)
-                    .and_then(|g| str_of(g, "groupId")),
+                    .and_then(|r| r.group.get())
+                    .and_then(|g| g.group_id.str()),
             );
-            e.set_opt("user.name", request.and_then(|r| str_of(r, "userName")));
+            e.set_opt("user.name", request.and_then(|r| r.user_name.str()));
             if matches!(activity, 1 | 2) {
-                let privilege = request
-                    .and_then(|r| str_of(r, "policyArn").or_else(|| str_of(r, "policyName")));
+                let privilege =
+                    request.and_then(|r| r.policy_arn.str().or_else(|| r.policy_name.str()));
                 if let Some(p) = privilege {
                     e.set("privileges", vec![Value::from(p)]);
                 }
@@ -315,7 +424,7 @@ fn normalize(
         }
         Kind::Api(_) => {}
     }
-    Ok((e, event_time.is_none() || parsed_time.is_some()))
+    Ok((e, !r.event_time.is_given() || parsed_time.is_some()))
 }
 
 /// What an event name maps to.
@@ -416,110 +525,109 @@ fn api_activity(name: &str, read_only: Option<bool>) -> u8 {
     if read_only == Some(true) { 2 } else { 99 }
 }
 
-/// `actor.user` from `userIdentity`: type, uid (principalId), uid_alt (ARN), name (userName,
+/// Where [`ActorUser::put`] writes: `type`, `uid`, `uid_alt`, `name`, `account.uid`.
+type UserPaths = [&'static str; 5];
+
+/// `actor.user`.
+const ACTOR_USER: UserPaths = [
+    "actor.user.type",
+    "actor.user.uid",
+    "actor.user.uid_alt",
+    "actor.user.name",
+    "actor.user.account.uid",
+];
+
+/// `user` (the account a console sign-in is for).
+const USER: UserPaths = [
+    "user.type",
+    "user.uid",
+    "user.uid_alt",
+    "user.name",
+    "user.account.uid",
+];
+
+/// The user `userIdentity` names: type, uid (principalId), uid_alt (ARN), name (userName,
 /// else the session issuer's userName, else the ARN's last part), account.uid.
-fn actor_user(identity: &Map<String, Value>) -> Map<String, Value> {
-    let mut user = Map::new();
-    put_str(&mut user, "type", str_of(identity, "type"));
-    put_str(&mut user, "uid", str_of(identity, "principalId"));
-    let arn = str_of(identity, "arn");
-    put_str(&mut user, "uid_alt", arn);
-    let issuer = session_context(identity)
-        .and_then(|c| c.get("sessionIssuer"))
-        .and_then(Value::as_object);
-    let name = str_of(identity, "userName")
-        .or_else(|| issuer.and_then(|i| str_of(i, "userName")))
-        .or_else(|| arn.map(arn_tail));
-    put_str(&mut user, "name", name);
-    if let Some(account) = str_of(identity, "accountId") {
-        user.insert(
-            "account".into(),
-            Value::Object(object([("uid", account.into())])),
-        );
-    }
-    user
+#[derive(Default)]
+struct ActorUser<'r> {
+    kind: Option<&'r str>,
+    uid: Option<&'r str>,
+    arn: Option<&'r str>,
+    name: Option<&'r str>,
+    account: Option<&'r str>,
 }
 
-/// `actor.session` from `userIdentity`: access key, MFA flag, creation time, issuer ARN.
-fn actor_session(identity: &Map<String, Value>) -> Map<String, Value> {
-    let mut session = Map::new();
-    put_str(
-        &mut session,
-        "credential_uid",
-        str_of(identity, "accessKeyId"),
-    );
-    if let Some(context) = session_context(identity) {
-        if let Some(attributes) = context.get("attributes").and_then(Value::as_object) {
-            match str_of(attributes, "mfaAuthenticated") {
-                Some("true") => {
-                    session.insert("is_mfa".into(), true.into());
-                }
-                Some("false") => {
-                    session.insert("is_mfa".into(), false.into());
-                }
-                _ => {}
-            }
-            if let Some(t) = attributes.get("creationDate").and_then(parse_time) {
-                session.insert("created_time".into(), t.into());
-            }
+impl<'r> ActorUser<'r> {
+    fn of(identity: &'r Identity<'_>) -> ActorUser<'r> {
+        let arn = identity.arn.nonempty();
+        let issuer = identity
+            .session_context
+            .get()
+            .and_then(|c| c.session_issuer.get());
+        let name = identity
+            .user_name
+            .str()
+            .or_else(|| issuer.and_then(|i| i.user_name.str()))
+            .or_else(|| identity.arn.str().map(arn_tail))
+            .filter(|n| !n.is_empty());
+        ActorUser {
+            kind: identity.kind.nonempty(),
+            uid: identity.principal_id.nonempty(),
+            arn,
+            name,
+            account: identity.account_id.str(),
         }
-        let issuer = context
-            .get("sessionIssuer")
-            .and_then(Value::as_object)
-            .and_then(|i| str_of(i, "arn"));
-        put_str(&mut session, "issuer", issuer);
     }
-    session
+
+    /// Writes the user's attributes at `paths` (failed sign-ins have `"principalId": ""`:
+    /// empty strings are left out, except the account id, which AWS always fills).
+    fn put(&self, e: &mut Event, paths: UserPaths) {
+        let [kind, uid, arn, name, account] = paths;
+        e.set_opt(kind, self.kind);
+        e.set_opt(uid, self.uid);
+        e.set_opt(arn, self.arn);
+        e.set_opt(name, self.name);
+        e.set_opt(account, self.account);
+    }
 }
 
-/// `userIdentity.sessionContext`.
-fn session_context(identity: &Map<String, Value>) -> Option<&Map<String, Value>> {
-    identity.get("sessionContext").and_then(Value::as_object)
+/// An OCSF resource from one of `resources`.
+fn resource(r: &Resource<'_>) -> Value {
+    let mut out = Map::new();
+    if let Some(uid) = r.arn.nonempty() {
+        out.insert("uid".into(), uid.into());
+    }
+    if let Some(kind) = r.kind.nonempty() {
+        out.insert("type".into(), kind.into());
+    }
+    if let Some(account) = r.account_id.str() {
+        let mut uid = Map::new();
+        uid.insert("uid".into(), account.into());
+        let mut owner = Map::new();
+        owner.insert("account".into(), Value::Object(uid));
+        out.insert("owner".into(), Value::Object(owner));
+    }
+    Value::Object(out)
 }
 
 /// `src_endpoint` from `sourceIPAddress`: an IP address, or the AWS service host name that
 /// made the call (`ec2.amazonaws.com`) as `domain`. `AWS Internal` maps to nothing.
-fn source_endpoint(addr: &str) -> Option<Map<String, Value>> {
+fn source_endpoint(addr: &str) -> Option<(&'static str, &str)> {
     if addr.parse::<IpAddr>().is_ok() {
-        return Some(object([("ip", addr.into())]));
+        return Some(("src_endpoint.ip", addr));
     }
     let is_host = addr.contains('.')
         && addr
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-    is_host.then(|| object([("domain", addr.into())]))
+    is_host.then_some(("src_endpoint.domain", addr))
 }
 
-/// A top-level field under its CloudTrail name or Panther's lower-case one.
-fn top<'a>(obj: &'a Map<String, Value>, camel: &str, lower: &str) -> Option<&'a Value> {
-    obj.get(camel).or_else(|| obj.get(lower))
-}
-
-/// [`top`] as a string.
-fn top_str<'a>(obj: &'a Map<String, Value>, camel: &str, lower: &str) -> Option<&'a str> {
-    top(obj, camel, lower).and_then(Value::as_str)
-}
-
-/// A string member of an object.
-fn str_of<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    obj.get(key).and_then(Value::as_str)
-}
-
-/// Inserts a string when there is a non-empty one (failed sign-ins have `"principalId": ""`).
-fn put_str(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
+/// Sets a string when there is a non-empty one.
+fn put(e: &mut Event, path: &'static str, value: Option<&str>) {
     if let Some(v) = value.filter(|v| !v.is_empty()) {
-        map.insert(key.to_owned(), Value::from(v));
+        e.set(path, v);
     }
-}
-
-/// An object from key/value pairs (inserted one by one: collecting would sort through a
-/// temporary vector).
-fn object<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
-    let mut map = Map::new();
-    for (k, v) in pairs {
-        map.insert(k.to_owned(), v);
-    }
-    map
 }
 
 #[cfg(test)]

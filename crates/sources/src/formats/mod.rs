@@ -39,6 +39,7 @@ pub(crate) mod google_workspace;
 pub(crate) mod guardduty;
 pub(crate) mod inspector2;
 pub(crate) mod json_app;
+mod lenient;
 pub(crate) mod mongodb_atlas;
 pub(crate) mod mysql_audit;
 pub(crate) mod netfilter;

@@ -153,7 +153,7 @@ pub(crate) fn parse_time_str(s: &str) -> Option<i64> {
     None
 }
 
-fn epoch_to_ms(n: i64) -> i64 {
+pub(crate) fn epoch_to_ms(n: i64) -> i64 {
     if n.abs() >= 100_000_000_000 {
         n
     } else {
