@@ -455,16 +455,17 @@ fn event_matches(event: &Event, path: &str, want: &str) -> bool {
         let rest = path.strip_prefix("unmapped.")?;
         Some(leaf_matches(event.unmapped_record()?, Some(rest), want))
     };
-    in_record() == Some(true) || event.attributes().any(|(p, v)| {
-        if p == path {
-            leaf_matches(v, None, want)
-        } else {
-            match path.strip_prefix(p).and_then(|r| r.strip_prefix('.')) {
-                Some(rest) => leaf_matches(v, Some(rest), want),
-                None => false,
+    in_record() == Some(true)
+        || event.attributes().any(|(p, v)| {
+            if p == path {
+                leaf_matches(v, None, want)
+            } else {
+                match path.strip_prefix(p).and_then(|r| r.strip_prefix('.')) {
+                    Some(rest) => leaf_matches(v, Some(rest), want),
+                    None => false,
+                }
             }
-        }
-    })
+        })
 }
 
 fn value_matches(map: &serde_json::Map<String, Value>, path: &str, want: &str) -> bool {

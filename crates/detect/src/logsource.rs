@@ -212,7 +212,8 @@ mod tests {
     fn text_lines_keep_their_fields_and_the_line() {
         let mut e = Event::new(Class::ProcessActivity, 1, 0);
         e.set("unmapped.type", "EXECVE").set("unmapped.a0", "dd");
-        let doc = vendor_document(Format::Auditd, Some(b"type=EXECVE a0=dd"), &e.to_json()).unwrap();
+        let doc =
+            vendor_document(Format::Auditd, Some(b"type=EXECVE a0=dd"), &e.to_json()).unwrap();
         assert_eq!(
             doc,
             serde_json::json!({"type": "EXECVE", "a0": "dd", "raw_line": "type=EXECVE a0=dd"})

@@ -14,7 +14,8 @@
 //! parser sets for an API Activity event; they are a measurement, not a second parser.
 //!
 //! `cargo bench -p evident-sources --bench event_shapes` (`EVIDENT_TESTDATA` for the
-//! shared data; default `/work/shared/testdata`).
+//! shared data; default `/work/shared/testdata`; `EVENT_SHAPE=N` runs only the Nth, for a
+//! profiler).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark panics on bad setup
 
 use std::borrow::Cow;
@@ -313,11 +314,17 @@ fn main() {
             );
             e.len()
         }),
-        ("Parser::parse (today)", &mut |r| {
+        ("Parser::parse", &mut |r| {
             parser.parse(r, &ctx).map_or(0, |e| e.len())
         }),
     ];
-    for (name, f) in shapes {
+    let only: Option<usize> = std::env::var("EVENT_SHAPE")
+        .ok()
+        .and_then(|n| n.parse().ok());
+    for (i, (name, f)) in shapes.into_iter().enumerate() {
+        if only.is_some_and(|n| n != i + 1) {
+            continue;
+        }
         println!("{:>10.0}  {name}", measure(&records, f));
     }
 }

@@ -77,20 +77,24 @@ pub(crate) fn detect(shape: &Shape<'_>) -> bool {
         return false;
     };
     let name = obj.get("eventName").or_else(|| obj.get("eventname"));
-    matches!(name, Some(Value::String(_)))
-        && COMPANION_KEYS.iter().any(|k| obj.contains_key(*k))
+    matches!(name, Some(Value::String(_))) && COMPANION_KEYS.iter().any(|k| obj.contains_key(*k))
 }
 
 /// Normalizes one record. `eventName` is required (except in a Panther row); an `eventTime`
 /// that is not a time leaves the fallback time and `unmapped.evident_parse` set.
 pub(crate) fn parse(record: &[u8], ctx: &ParseContext<'_>) -> Result<Vec<Event>, ParseError> {
-    let fast = if starts_as_json_object(record) {
-        serde_json::from_slice::<Record<'_>>(record).ok()
-    } else {
-        None
-    };
+    // Validated once here: `from_str` does not check each string again, and `raw_data`
+    // (which `unmapped` is read from) is a copy of the same text.
+    let text = std::str::from_utf8(record)
+        .ok()
+        .filter(|_| starts_as_json_object(record));
+    let fast = text.and_then(|t| Some((t, serde_json::from_str::<Record<'_>>(t).ok()?)));
     let (mut event, time_parsed) = match fast {
-        Some(r) => normalize(&r, ctx)?,
+        Some((text, r)) => {
+            let (mut event, time_parsed) = normalize(&r, ctx)?;
+            event.set("raw_data", text.to_owned());
+            (event, time_parsed)
+        }
         None => {
             // A Panther row with both `eventName` and `eventname`, or not JSON at all: the
             // tree says exactly what is wrong, and keeps the AWS spelling of a doubled key.
@@ -321,7 +325,11 @@ fn normalize(r: &Record<'_>, ctx: &ParseContext<'_>) -> Result<(Event, bool), Pa
     let user = identity.map(ActorUser::of).unwrap_or_default();
     user.put(&mut e, ACTOR_USER);
     if let Some(i) = identity {
-        put(&mut e, "actor.session.credential_uid", i.access_key_id.str());
+        put(
+            &mut e,
+            "actor.session.credential_uid",
+            i.access_key_id.str(),
+        );
         if let Some(context) = i.session_context.get() {
             if let Some(attributes) = context.attributes.get() {
                 match attributes.mfa_authenticated.str() {
@@ -333,7 +341,10 @@ fn normalize(r: &Record<'_>, ctx: &ParseContext<'_>) -> Result<(Event, bool), Pa
                     }
                     _ => {}
                 }
-                e.set_opt("actor.session.created_time", attributes.creation_date.time_ms());
+                e.set_opt(
+                    "actor.session.created_time",
+                    attributes.creation_date.time_ms(),
+                );
             }
             let issuer = context.session_issuer.get().and_then(|s| s.arn.str());
             put(&mut e, "actor.session.issuer", issuer);

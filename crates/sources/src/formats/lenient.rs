@@ -266,7 +266,8 @@ mod tests {
 
     #[test]
     fn escaped_strings_are_copied_and_numbers_read_as_times() {
-        let p: Probe<'_> = serde_json::from_str(r#"{"name":"a\"b","inner":{"id":1764150000}}"#).unwrap();
+        let p: Probe<'_> =
+            serde_json::from_str(r#"{"name":"a\"b","inner":{"id":1764150000}}"#).unwrap();
         assert_eq!(p.name.str(), Some("a\"b"));
         let id = &p.inner.get().unwrap().id;
         assert_eq!(id.time_ms(), Some(1_764_150_000_000));

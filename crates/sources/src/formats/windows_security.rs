@@ -442,10 +442,7 @@ fn failure_reason(code: &str) -> Option<&'static str> {
 /// fields (`who` = `Target` / `Subject`).
 fn set_user(e: &mut Event, w: &WinEvent, prefix: &str, who: &str, sid: &str) {
     e.set_opt(format!("{prefix}.name"), w.d(&format!("{who}UserName")));
-    e.set_opt(
-        format!("{prefix}.domain"),
-        w.d(&format!("{who}DomainName")),
-    );
+    e.set_opt(format!("{prefix}.domain"), w.d(&format!("{who}DomainName")));
     e.set_opt(format!("{prefix}.uid"), w.d(&format!("{who}{sid}")));
 }
 
