@@ -28,6 +28,7 @@ use crate::config::{DetectConfig, parse_duration_ms};
 use crate::enrich::{ChangeTicket, Enricher};
 use crate::logsource::{Target, targets, vendor_document};
 use crate::ruleset::{Doc, LoadFailure, RuleSet};
+use crate::view::OcsfView;
 
 /// Events waiting for late change tickets, at most; past it the oldest is evaluated early
 /// (counted in [`DetectStats::forced_releases`]).
@@ -86,7 +87,7 @@ struct Bucket {
 
 /// An event waiting for late change tickets.
 struct Pending {
-    event: Value,
+    event: Event,
     raw: Option<(Format, Option<Vec<u8>>)>,
     origin: EventRef,
 }
@@ -361,11 +362,10 @@ impl Detector {
             self.clock_ms = time_ms;
             self.release(time_ms);
         }
-        let norm = Value::Object(event.to_json());
-        if self.should_defer(&norm, raw) {
-            self.defer(&norm, raw, &origin, time_ms);
+        if self.should_defer(&event, raw) {
+            self.defer(&event, raw, &origin, time_ms);
         }
-        self.evaluate(norm, raw, &origin, time_ms, false);
+        self.evaluate(&event, raw, &origin, time_ms, false);
         self.stats.open_alerts = self.book.open_count() as u64;
     }
 
@@ -410,16 +410,16 @@ impl Detector {
     /// Should this event wait for late change tickets? When a rule that looks at tickets
     /// matches it as it is now: a later ticket can only cover it (rules alert on a missing
     /// ticket). Vendor rules that look at tickets are rare; their events always wait.
-    fn should_defer(&self, norm: &Value, raw: Option<RawRecord<'_>>) -> bool {
+    fn should_defer(&self, norm: &Event, raw: Option<RawRecord<'_>>) -> bool {
         if raw.is_some_and(|r| self.buckets.contains_key(&(Target::Vendor(r.format), true))) {
             return true;
         }
         self.buckets
             .get(&(Target::Normalized, true))
-            .is_some_and(|b| !b.engine.evaluate(&JsonEvent::borrow(norm)).is_empty())
+            .is_some_and(|b| !b.engine.evaluate(&OcsfView::new(norm)).is_empty())
     }
 
-    fn defer(&mut self, event: &Value, raw: Option<RawRecord<'_>>, origin: &EventRef, t: i64) {
+    fn defer(&mut self, event: &Event, raw: Option<RawRecord<'_>>, origin: &EventRef, t: i64) {
         self.stats.deferred += 1;
         if self.pending.len() >= MAX_PENDING
             && let Some((_, p)) = self.pending.pop_first()
@@ -450,23 +450,20 @@ impl Detector {
     }
 
     fn evaluate_pending(&mut self, p: Pending) {
-        let Ok(mut event) = serde_json::from_value::<Event>(p.event) else {
-            return;
-        };
+        let mut event = p.event;
         self.enricher.apply_change_ticket(&mut event);
         let t = event.time_ms().unwrap_or(self.clock_ms.max(0));
-        let norm = Value::Object(event.to_json());
         let raw = p.raw.as_ref().map(|(format, bytes)| RawRecord {
             format: *format,
             bytes: bytes.as_deref(),
         });
-        self.evaluate(norm, raw, &p.origin, t, true);
+        self.evaluate(&event, raw, &p.origin, t, true);
     }
 
     /// Runs the buckets of one kind (deferred or not) that serve this event.
     fn evaluate(
         &mut self,
-        norm: Value,
+        norm: &Event,
         raw: Option<RawRecord<'_>>,
         origin: &EventRef,
         time_ms: i64,
@@ -478,41 +475,48 @@ impl Detector {
             if !self.buckets.contains_key(&key) {
                 return None;
             }
-            let map = norm.as_object()?;
-            // The parser already parsed the record into `unmapped`: match that, with the
-            // enrichment read from the normalized event, instead of parsing it again.
+            // The event's `unmapped` is the record (parsed at most once, and shared with
+            // normalized rules that read `unmapped.*`): match that, instead of parsing it
+            // again.
             if unmapped_is_the_record(r.format)
-                && let Some(u @ Value::Object(_)) = map.get("unmapped")
+                && let Some(u @ Value::Object(_)) = norm.get("unmapped")
             {
                 return Some((key, VendorDoc::Parsed(u)));
             }
-            let mut doc = vendor_document(r.format, r.bytes, map)?;
-            if let (Value::Object(d), Some(ev)) = (&mut doc, map.get("evident")) {
-                d.insert("evident".into(), ev.clone());
-            }
+            let doc = vendor_document(r.format, r.bytes, norm)?;
             Some((key, VendorDoc::Built(doc)))
         });
         let mut results = Vec::new();
         if let Some(b) = self.buckets.get_mut(&(Target::Normalized, deferred)) {
-            let evicted = run(b, &norm, None, origin, ts, self.max_state, &mut results);
+            let view = OcsfView::new(norm);
+            let evicted = run(b, &view, None, origin, ts, self.max_state, &mut results);
             self.stats.correlation_evictions += evicted;
         }
         if let Some((key, doc)) = &vendor
             && let Some(b) = self.buckets.get_mut(key)
         {
-            let (doc, overlay) = match doc {
-                VendorDoc::Parsed(u) => (*u, Some(&norm)),
-                VendorDoc::Built(d) => (d, None),
-            };
-            let evicted = run(b, doc, overlay, origin, ts, self.max_state, &mut results);
+            let doc = JsonEvent::borrow(match doc {
+                VendorDoc::Parsed(u) => u,
+                VendorDoc::Built(d) => d,
+            });
+            let overlay = OcsfView::new(norm);
+            let evicted = run(
+                b,
+                &doc,
+                Some(&overlay),
+                origin,
+                ts,
+                self.max_state,
+                &mut results,
+            );
             self.stats.correlation_evictions += evicted;
         }
         for r in results {
-            self.alert(r, &norm, origin, time_ms);
+            self.alert(r, norm, origin, time_ms);
         }
     }
 
-    fn alert(&mut self, r: EvaluationResult, norm: &Value, origin: &EventRef, time_ms: i64) {
+    fn alert(&mut self, r: EvaluationResult, norm: &Event, origin: &EventRef, time_ms: i64) {
         let key = r
             .header
             .rule_id
@@ -632,8 +636,8 @@ fn unmapped_is_the_record(format: Format) -> bool {
 /// document is a vendor record); returns correlation state entries evicted.
 fn run(
     b: &mut Bucket,
-    doc: &Value,
-    overlay: Option<&Value>,
+    doc: &dyn rsigma_eval::Event,
+    overlay: Option<&dyn rsigma_eval::Event>,
     origin: &EventRef,
     ts: i64,
     max_state: usize,
@@ -648,8 +652,8 @@ fn run(
         evicted = before.saturating_sub(b.engine.state_count()) as u64;
     }
     let event = Tagged {
-        inner: JsonEvent::borrow(doc),
-        evident: overlay.map(JsonEvent::borrow),
+        inner: doc,
+        evident: overlay,
         origin,
     };
     out.extend(b.engine.process_event_at(&event, ts));
@@ -658,33 +662,26 @@ fn run(
 
 /// The group fields of a detection rule's alert: who did it, to whom, from where (and which
 /// source, for Evident's own events).
-fn detection_group(norm: &Value) -> BTreeMap<String, String> {
+fn detection_group(norm: &Event) -> BTreeMap<String, String> {
     let mut g = BTreeMap::new();
-    // The first non-empty string among `leaves` of the object at `parent` (a path).
-    let first = |parent: &[&str], leaves: &[&str]| {
-        let obj = parent
+    // The first non-empty string among `paths`.
+    let first = |paths: &[&str]| {
+        paths
             .iter()
-            .try_fold(norm, |v, k| v.get(k))
-            .and_then(Value::as_object)?;
-        leaves.iter().find_map(|l| {
-            obj.get(*l)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        })
+            .find_map(|p| norm.get_str(p).filter(|s| !s.is_empty()).map(str::to_owned))
     };
-    let person = ["email_addr", "name", "uid"];
-    if let Some(v) = first(&["actor", "user"], &person) {
+    let actor = ["actor.user.email_addr", "actor.user.name", "actor.user.uid"];
+    if let Some(v) = first(&actor) {
         g.insert("actor".into(), v);
     }
-    if let Some(v) = first(&["user"], &person) {
+    if let Some(v) = first(&["user.email_addr", "user.name", "user.uid"]) {
         g.insert("user".into(), v);
     }
-    if let Some(v) = first(&["src_endpoint"], &["ip"]) {
+    if let Some(v) = first(&["src_endpoint.ip"]) {
         g.insert("src_endpoint.ip".into(), v);
     }
     // Evident's own events (a silent source, a skewed clock) are about one source each.
-    if let Some(v) = first(&["metadata", "evident"], &["source"]) {
+    if let Some(v) = first(&["metadata.evident.source"]) {
         g.insert("source".into(), v);
     }
     g
@@ -705,9 +702,9 @@ fn target_name(t: Target) -> String {
 /// A document as rsigma sees it, whose stored form (for correlation event references) is
 /// only our reference to it: no copy of the event is kept in correlation state.
 struct Tagged<'a> {
-    inner: JsonEvent<'a>,
+    inner: &'a dyn rsigma_eval::Event,
     /// The normalized event, answering `evident.*` for a vendor record.
-    evident: Option<JsonEvent<'a>>,
+    evident: Option<&'a dyn rsigma_eval::Event>,
     origin: &'a EventRef,
 }
 

@@ -40,6 +40,7 @@ mod enrich;
 pub mod logsource;
 mod ruleset;
 pub mod testing;
+mod view;
 
 use std::path::PathBuf;
 

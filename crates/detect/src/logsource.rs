@@ -2,7 +2,7 @@
 //! normalized event; vendor rules see the raw record of the formats whose Sigma logsource
 //! fits theirs ([`LOGSOURCES`], one table), as a JSON document ([`vendor_document`]).
 
-use evident_model::{Format, Framing};
+use evident_model::{Event, Format, Framing};
 use serde_json::{Map, Value};
 
 /// The logsource product of rules over normalized (OCSF) events.
@@ -94,11 +94,7 @@ pub fn targets(
 /// their vendor names, from `unmapped`) plus `raw_line`, the exact line, which keyword
 /// rules search. `event` is the normalized event (its `unmapped` and `raw_data`).
 /// `None` when there is no raw record to match.
-pub fn vendor_document(
-    format: Format,
-    raw: Option<&[u8]>,
-    event: &Map<String, Value>,
-) -> Option<Value> {
+pub fn vendor_document(format: Format, raw: Option<&[u8]>, event: &Event) -> Option<Value> {
     if format == Format::WindowsSecurity {
         return Some(windows_document(event));
     }
@@ -108,8 +104,8 @@ pub fn vendor_document(
             _ => None,
         },
         Framing::Lines => {
-            let mut doc = match event.get("unmapped") {
-                Some(Value::Object(m)) => m.clone(),
+            let mut doc = match event.object("unmapped") {
+                Some(Value::Object(m)) => m,
                 _ => Map::new(),
             };
             let line = match raw {
@@ -123,10 +119,10 @@ pub fn vendor_document(
 }
 
 /// A Windows Security event as Sigma's Windows rules see it.
-fn windows_document(event: &Map<String, Value>) -> Value {
+fn windows_document(event: &Event) -> Value {
     let mut doc = Map::new();
-    let unmapped = match event.get("unmapped") {
-        Some(Value::Object(m)) => m.clone(),
+    let unmapped = match event.object("unmapped") {
+        Some(Value::Object(m)) => m,
         _ => Map::new(),
     };
     if let Some(Value::Object(winlog)) = unmapped.get("winlog") {
@@ -156,7 +152,7 @@ fn windows_document(event: &Map<String, Value>) -> Value {
         doc.insert("EventID".into(), Value::from(n));
     }
     if !doc.contains_key("EventID")
-        && let Some(code) = event.get("metadata").and_then(|m| m.get("event_code"))
+        && let Some(code) = event.get("metadata.event_code")
     {
         let code = match code {
             Value::String(s) => s.parse::<u64>().map(Value::from).unwrap_or(code.clone()),
@@ -212,8 +208,7 @@ mod tests {
     fn text_lines_keep_their_fields_and_the_line() {
         let mut e = Event::new(Class::ProcessActivity, 1, 0);
         e.set("unmapped.type", "EXECVE").set("unmapped.a0", "dd");
-        let doc =
-            vendor_document(Format::Auditd, Some(b"type=EXECVE a0=dd"), &e.to_json()).unwrap();
+        let doc = vendor_document(Format::Auditd, Some(b"type=EXECVE a0=dd"), &e).unwrap();
         assert_eq!(
             doc,
             serde_json::json!({"type": "EXECVE", "a0": "dd", "raw_line": "type=EXECVE a0=dd"})
@@ -228,7 +223,7 @@ mod tests {
             serde_json::json!({"winlog": {"event_id": "4728", "channel": "Security",
                 "event_data": {"TargetUserName": "Domain Admins"}}}),
         );
-        let doc = vendor_document(Format::WindowsSecurity, None, &e.to_json()).unwrap();
+        let doc = vendor_document(Format::WindowsSecurity, None, &e).unwrap();
         assert_eq!(doc["EventID"], 4728);
         assert_eq!(doc["Channel"], "Security");
         assert_eq!(doc["TargetUserName"], "Domain Admins");

@@ -326,27 +326,45 @@ impl Event {
         descend(self.record()?, under(path, "unmapped")?)
     }
 
+    /// The attribute at `path`, or the one above it whose value holds it, with that
+    /// attribute's own path: for readers that walk into arrays below an attribute
+    /// (`resources.uid` when `resources` is a list), which [`Event::get`] does not.
+    pub fn attribute_at(&self, path: &str) -> Option<(&str, &Value)> {
+        let top = top_key(path);
+        self.attrs
+            .iter()
+            .filter(|a| a.top == top)
+            .find(|a| a.path == path || under(path, &a.path).is_some())
+            .map(|a| (a.path.as_ref(), &a.value))
+    }
+
     /// The string at a dotted path.
     pub fn get_str(&self, path: &str) -> Option<&str> {
         self.get(path).and_then(Value::as_str)
     }
 
     /// The value at a dotted path as JSON, objects assembled from the attributes below it
-    /// (`actor.user` from `actor.user.name`, `actor.user.uid`).
+    /// (`actor.user` from `actor.user.name`, `actor.user.uid`; `unmapped` from the record
+    /// and the explicit `unmapped.*` attributes).
     pub fn object(&self, path: &str) -> Option<Value> {
-        // `unmapped` read from the record lacks the explicit `unmapped.*` attributes.
-        if let Some(v) = self.get(path)
-            && !(self.unmapped_record && path == "unmapped")
+        let record = match self.unmapped_record() {
+            Some(Value::Object(r)) if path == "unmapped" => Some(r.clone()),
+            _ => None,
+        };
+        if record.is_none()
+            && let Some(v) = self.get(path)
         {
             return Some(v.clone());
         }
-        let json = self.to_json();
-        let mut parts = path.split('.');
-        let mut v = json.get(parts.next()?)?;
-        for part in parts {
-            v = v.as_object()?.get(part)?;
+        let mut found = record.is_some();
+        let mut map = record.unwrap_or_default();
+        for a in &self.attrs {
+            if let Some(rest) = under(&a.path, path) {
+                set_in(&mut map, rest, a.value.clone());
+                found = true;
+            }
         }
-        Some(v.clone())
+        found.then_some(Value::Object(map))
     }
 
     /// Every attribute as `(dotted path, value)`, in the order set; `unmapped` read from the
