@@ -3,6 +3,7 @@
 //! every event, walking it and freeing it was most of detection's time (issue 5).
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use evident_model::Event;
 use rsigma_eval::EventValue;
@@ -15,12 +16,17 @@ const MAX_DEPTH: usize = 64;
 /// A normalized event as an `rsigma_eval::Event`.
 pub(crate) struct OcsfView<'e> {
     event: &'e Event,
+    /// [`OcsfView::tops`], worked out once: rsigma asks for them at every evaluation.
+    tops: OnceCell<Vec<&'e str>>,
 }
 
 impl<'e> OcsfView<'e> {
     /// Views `event`.
     pub(crate) fn new(event: &'e Event) -> OcsfView<'e> {
-        OcsfView { event }
+        OcsfView {
+            event,
+            tops: OnceCell::new(),
+        }
     }
 
     /// The values `unmapped` and the attributes hold, for keyword matching.
@@ -29,26 +35,28 @@ impl<'e> OcsfView<'e> {
         self.event.attributes().map(|(_, v)| v).chain(record)
     }
 
-    /// Top-level keys, each once.
-    fn tops(&self) -> Vec<&str> {
-        let mut tops: Vec<&str> = Vec::with_capacity(16);
-        let record = self.event.unmapped_record().map(|_| "unmapped");
-        for (path, _) in self.event.attributes() {
-            let top = path.split('.').next().unwrap_or(path);
-            if !tops.contains(&top) {
-                tops.push(top);
+    /// Top-level keys, each once (`unmapped` when the record stands for it).
+    fn tops(&self) -> &[&'e str] {
+        self.tops.get_or_init(|| {
+            let event: &'e Event = self.event;
+            let mut tops: Vec<&'e str> = Vec::with_capacity(16);
+            for (path, _) in event.attributes() {
+                let top = path.split('.').next().unwrap_or(path);
+                if !tops.contains(&top) {
+                    tops.push(top);
+                }
             }
-        }
-        if let Some(u) = record.filter(|u| !tops.contains(u)) {
-            tops.push(u);
-        }
-        tops
+            if event.has_unmapped_record() && !tops.contains(&"unmapped") {
+                tops.push("unmapped");
+            }
+            tops
+        })
     }
 }
 
 impl rsigma_eval::Event for OcsfView<'_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
-        if path.contains(['[', '\\']) {
+        if path.bytes().any(|b| b == b'[' || b == b'\\') {
             // Indexes and escaped dots are rare in rules: read them from the JSON tree.
             let json = Value::Object(self.event.to_json());
             return JsonEvent::borrow(&json).get_field(path).map(|v| owned(&v));
@@ -96,11 +104,11 @@ impl rsigma_eval::Event for OcsfView<'_> {
     }
 
     fn top_level_keys(&self) -> Option<Vec<Cow<'_, str>>> {
-        Some(self.tops().into_iter().map(Cow::Borrowed).collect())
+        Some(self.tops().iter().map(|t| Cow::Borrowed(*t)).collect())
     }
 
     fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
-        for top in self.tops() {
+        for top in self.tops().iter().copied() {
             visit(top);
         }
         true

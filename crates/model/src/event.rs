@@ -323,7 +323,8 @@ impl Event {
         if path == "unmapped" {
             return self.record();
         }
-        descend(self.record()?, under(path, "unmapped")?)
+        let rest = under(path, "unmapped")?;
+        descend(self.record()?, rest)
     }
 
     /// The attribute at `path`, or the one above it whose value holds it, with that
@@ -381,6 +382,12 @@ impl Event {
         } else {
             None
         }
+    }
+
+    /// Whether `unmapped` is the record in `raw_data` ([`Event::set_unmapped_record`]),
+    /// without parsing it.
+    pub fn has_unmapped_record(&self) -> bool {
+        self.unmapped_record
     }
 
     fn record(&self) -> Option<&Value> {
