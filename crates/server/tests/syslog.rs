@@ -379,6 +379,82 @@ ruleset(name="to_tls") {{
     }
 }
 
+/// Syslog over TCP has no acknowledgment: a sender counts what it wrote as delivered. On
+/// shutdown, what open connections already sent is read and stored, not dropped with the
+/// socket buffer; a sender that never pauses is cut off after the drain's two seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_reads_what_open_connections_already_sent() {
+    use tokio::io::AsyncWriteExt;
+    let (_dir, node) = syslog_node(|_| {});
+    let listeners = start(&node, &[listen(SyslogProtocol::Tcp)]).await.unwrap();
+    let to = addr(&listeners, SyslogProtocol::Tcp);
+    let mut quiet = tokio::net::TcpStream::connect(to).await.unwrap();
+    let mut chatty = tokio::net::TcpStream::connect(to).await.unwrap();
+    quiet
+        .write_all(b"<13>Nov 26 10:00:00 h app: before\n")
+        .await
+        .unwrap();
+    wait_until(&node, "the first message", || {
+        stats(&node, "syslog-tcp").stored == 1
+    })
+    .await;
+
+    let started = Instant::now();
+    let stopping = tokio::spawn(listeners.shutdown());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for i in 1..=3 {
+        let line = format!("<13>Nov 26 10:00:0{i} h app: after stop {i}\n");
+        quiet.write_all(line.as_bytes()).await.unwrap();
+    }
+    let writer = tokio::spawn(async move {
+        for i in 0u32.. {
+            let line = format!("<13>Nov 26 10:01:00 h app: chatty {i}\n");
+            if chatty.write_all(line.as_bytes()).await.is_err() {
+                return i;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        u32::MAX
+    });
+    stopping.await.unwrap();
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(5),
+        "the drain ends at its limit, before the grace period: {took:?}"
+    );
+    let bodies: Vec<String> = entries(&node)
+        .into_iter()
+        .map(|e| String::from_utf8(e.body).unwrap())
+        .collect();
+    let quiet_ones: Vec<&str> = bodies
+        .iter()
+        .map(String::as_str)
+        .filter(|b| !b.contains("chatty"))
+        .collect();
+    assert_eq!(
+        quiet_ones,
+        [
+            "<13>Nov 26 10:00:00 h app: before",
+            "<13>Nov 26 10:00:01 h app: after stop 1",
+            "<13>Nov 26 10:00:02 h app: after stop 2",
+            "<13>Nov 26 10:00:03 h app: after stop 3",
+        ]
+    );
+    let chatty: Vec<String> = bodies
+        .into_iter()
+        .filter(|b| b.contains("chatty"))
+        .collect();
+    assert!(chatty.len() >= 20, "read while draining: {}", chatty.len());
+    for (i, b) in chatty.iter().enumerate() {
+        assert_eq!(
+            b,
+            &format!("<13>Nov 26 10:01:00 h app: chatty {i}"),
+            "in order, none lost"
+        );
+    }
+    writer.abort();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rustls_client_speaks_octet_counting_over_tls() {
     let (dir, node) = syslog_node(|_| {});

@@ -39,6 +39,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio::time::Instant as TokioInstant;
 use tokio_rustls::TlsAcceptor;
 
 use self::framing::{Frame, Framer};
@@ -68,6 +69,12 @@ const MAX_UDP_PENDING: usize = 16_384;
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for connections to store what they have read.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// On shutdown, an open connection is still read until it has been quiet this long: syslog
+/// over TCP has no acknowledgment, so a sender (rsyslog's omfwd) counts what it wrote as
+/// delivered, and messages still in the socket buffer would be lost.
+const SHUTDOWN_DRAIN_IDLE: Duration = Duration::from_millis(250);
+/// … and at most this long, for senders that never pause.
+const SHUTDOWN_DRAIN_MAX: Duration = Duration::from_secs(2);
 /// How often a rule's unknown source is looked up again (it may be added while running).
 const SOURCE_REFRESH: Duration = Duration::from_secs(2);
 
@@ -321,8 +328,9 @@ impl SyslogListeners {
         &self.bound
     }
 
-    /// Stops accepting and reading; connections store what they have already read (up to
-    /// a few seconds), then close.
+    /// Stops accepting; open connections are read until they are quiet for a moment (what
+    /// senders already wrote is not lost), store what they read (up to a few seconds in
+    /// all), then close.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -724,6 +732,9 @@ async fn read_stream<S: AsyncRead + Unpin>(
     let mut batch = Batch::default();
     let mut storing: Option<StoreFuture> = None;
     let mut reading = true;
+    // Set once the listener stops: when reading ends (quiet since the last read, or the
+    // drain's end), see SHUTDOWN_DRAIN_IDLE.
+    let mut draining: Option<(TokioInstant, TokioInstant)> = None;
     loop {
         if storing.is_none() && !batch.records.is_empty() {
             storing = Some(Box::pin(listener.clone().store(peer, batch.take())));
@@ -747,6 +758,9 @@ async fn read_stream<S: AsyncRead + Unpin>(
                     reading = false;
                 }
                 Ok(n) => {
+                    if let Some((quiet_at, _)) = &mut draining {
+                        *quiet_at = TokioInstant::now() + SHUTDOWN_DRAIN_IDLE;
+                    }
                     framer.push(&buf[..n], |f| listener.on_frame(f, peer, &mut batch));
                     if n == buf.len() && buf.len() < READ_BUF {
                         buf.resize(buf.len() * 2, 0);
@@ -765,8 +779,22 @@ async fn read_stream<S: AsyncRead + Unpin>(
                     reading = false;
                 }
             },
-            _ = stop.changed(), if reading => reading = false,
+            _ = stop.changed(), if reading && draining.is_none() => {
+                let now = TokioInstant::now();
+                draining = Some((now + SHUTDOWN_DRAIN_IDLE, now + SHUTDOWN_DRAIN_MAX));
+            }
+            // A message cut off by the end of the drain is not stored: only whole frames.
+            _ = drain_end(draining), if reading && draining.is_some() => reading = false,
         }
+    }
+}
+
+/// When a draining connection stops reading: quiet for SHUTDOWN_DRAIN_IDLE, or the drain's
+/// end; never when not draining.
+async fn drain_end(draining: Option<(TokioInstant, TokioInstant)>) {
+    match draining {
+        Some((quiet_at, end)) => tokio::time::sleep_until(quiet_at.min(end)).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -39,10 +39,12 @@
 //! one whose `eventTime` is not a time (Panther rows hold `"redacted"`), which is marked
 //! `unmapped.evident_parse = "time_not_parsed"` instead of being lost to a parse error.
 //!
-//! Speed: the record is parsed once into a `serde_json::Value` (it becomes `unmapped`
-//! without a copy) and the OCSF objects are assembled as whole maps rather than by dotted
-//! path. Allocation dominates the cost (about 200 per ~1 KiB record: the parsed tree, the
-//! event's maps and strings); see `bench_cloudtrail_throughput` in `tests/aws.rs`.
+//! Speed: the record is read into a typed struct that borrows its strings (fields the
+//! mapping does not use are skipped, not built), the attributes are set flat, and
+//! `unmapped` is the record text in `raw_data`, parsed only when read
+//! (docs/design/events.md); about 4× the old `Value`-tree parser. Records the typed read
+//! refuses go through `serde_json::Value`. Measure with `cargo bench -p evident-sources
+//! --bench event_shapes`.
 
 use std::net::IpAddr;
 
