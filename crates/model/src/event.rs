@@ -184,7 +184,7 @@ impl Event {
     /// `metadata.version`) and severity Informational.
     pub fn new(class: Class, activity_id: u8, time_ms: i64) -> Event {
         let activity = class.activity_name(activity_id).unwrap_or("Other");
-        let mut attrs = Vec::with_capacity(32);
+        let mut attrs = Vec::with_capacity(16);
         let mut push = |path: &'static str, value: Value| attrs.push(Attr::new(path.into(), value));
         push("class_uid", class.uid().into());
         push("class_name", class.name().into());
