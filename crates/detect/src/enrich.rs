@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone, Timelike};
+use chrono::{Datelike, NaiveDate, NaiveTime, Offset, TimeZone, Timelike};
 use evident_model::{Class, Event};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -174,7 +174,7 @@ impl ChangeTicket {
     }
 
     /// Approved, in the window (± `grace_ms`), for this user and (when given) group.
-    fn covers(&self, time_ms: i64, grace_ms: i64, users: &[String], groups: &[String]) -> bool {
+    fn covers(&self, time_ms: i64, grace_ms: i64, users: &[&str], groups: &[&str]) -> bool {
         let Ok((start, end)) = self.window_ms() else {
             return false;
         };
@@ -205,6 +205,10 @@ pub struct Enricher {
     tickets: Vec<ChangeTicket>,
     /// Lower-cased user identifier → termination time (ms).
     terminated: HashMap<String, i64>,
+    /// The last UTC minute's business-hours answer (minute, after hours, local time):
+    /// events arrive roughly in time order, and the time-zone arithmetic and formatting
+    /// were a fifth of enrichment.
+    last_minute: Option<(i64, bool, String)>,
 }
 
 impl Enricher {
@@ -265,6 +269,7 @@ impl Enricher {
             grace_ms: parse_duration_ms("change_tickets.grace", &config.change_tickets.grace)?,
             tickets: Vec::new(),
             terminated: HashMap::new(),
+            last_minute: None,
         })
     }
 
@@ -291,11 +296,15 @@ impl Enricher {
             event.set("evident.asset.sensitive", sensitive);
         }
         // A qualified name (GitHub's `org/team`, a `DOMAIN\group`) counts by its last part.
-        if let Some(group) = granted_names(event).into_iter().find(|g| {
-            let g = g.to_lowercase();
-            let last = g.rsplit(['/', '\\']).next().unwrap_or(&g);
-            self.privileged.contains(&g) || self.privileged.contains(last)
-        }) {
+        if let Some(group) = granted_names(event)
+            .into_iter()
+            .find(|g| {
+                let g = g.to_lowercase();
+                let last = g.rsplit(['/', '\\']).next().unwrap_or(&g);
+                self.privileged.contains(&g) || self.privileged.contains(last)
+            })
+            .map(str::to_owned)
+        {
             event.set("evident.group.privileged", true);
             event.set("evident.group.name", group);
         }
@@ -314,7 +323,7 @@ impl Enricher {
         let Some(time) = event.time_ms() else {
             return;
         };
-        let users = identifiers(event, "user");
+        let users = identifiers(event, Principal::User);
         if users.is_empty() {
             return;
         }
@@ -328,7 +337,15 @@ impl Enricher {
         }
     }
 
-    fn business_hours(&self, event: &mut Event, ms: i64) {
+    fn business_hours(&mut self, event: &mut Event, ms: i64) {
+        let minute = ms.div_euclid(60_000);
+        if let Some((m, after, local)) = &self.last_minute
+            && *m == minute
+        {
+            event.set("evident.time.after_hours", *after);
+            event.set("evident.time.local", local.clone());
+            return;
+        }
         let Some(local) = self.tz.timestamp_millis_opt(ms).single() else {
             return;
         };
@@ -342,16 +359,19 @@ impl Enricher {
         };
         let working_day = self.days & (1 << day) != 0;
         let after = !(in_hours && working_day) || self.holidays.contains(&local.date_naive());
-        event.set("evident.time.after_hours", after);
-        event.set(
-            "evident.time.local",
-            format!(
-                "{} {:02}:{:02}",
-                local.date_naive(),
-                local.hour(),
-                local.minute()
-            ),
+        let text = format!(
+            "{} {:02}:{:02}",
+            local.date_naive(),
+            local.hour(),
+            local.minute()
         );
+        event.set("evident.time.after_hours", after);
+        event.set("evident.time.local", text.clone());
+        // Zones whose offset has seconds (local mean time, before ~1900) change the local
+        // minute within a UTC minute: not cached.
+        if local.offset().fix().local_minus_utc() % 60 == 0 {
+            self.last_minute = Some((minute, after, text));
+        }
     }
 
     fn terminations(&mut self, event: &mut Event, ms: i64) {
@@ -363,7 +383,11 @@ impl Enricher {
         };
         let listed = |list: &[&str]| list.iter().any(|o| o.eq_ignore_ascii_case(&op));
         if listed(DEPROVISION) {
-            for id in identifiers(event, "user") {
+            let ids: Vec<String> = identifiers(event, Principal::User)
+                .into_iter()
+                .map(str::to_lowercase)
+                .collect();
+            for id in ids {
                 if self.terminated.len() >= MAX_TERMINATED
                     && let Some(oldest) = self
                         .terminated
@@ -373,12 +397,12 @@ impl Enricher {
                 {
                     self.terminated.remove(&oldest);
                 }
-                self.terminated.insert(id.to_lowercase(), ms);
+                self.terminated.insert(id, ms);
             }
             return;
         }
         if listed(REPROVISION) {
-            for id in identifiers(event, "user") {
+            for id in identifiers(event, Principal::User) {
                 self.terminated.remove(&id.to_lowercase());
             }
             return;
@@ -386,9 +410,9 @@ impl Enricher {
         if self.terminated.is_empty() {
             return;
         }
-        let mut who = identifiers(event, "actor.user");
+        let mut who = identifiers(event, Principal::Actor);
         if event.class() == Some(Class::Authentication) {
-            who.extend(identifiers(event, "user"));
+            who.extend(identifiers(event, Principal::User));
         }
         if let Some(at) = who
             .iter()
@@ -416,25 +440,37 @@ fn jira_text(v: &Value) -> Option<String> {
 }
 
 /// The names, e-mail addresses and ids of the principal at `prefix` (`user`, `actor.user`).
-fn identifiers(event: &Event, prefix: &str) -> Vec<String> {
-    ["name", "email_addr", "uid"]
+fn identifiers(event: &Event, prefix: Principal) -> Vec<&str> {
+    let paths = match prefix {
+        Principal::User => ["user.name", "user.email_addr", "user.uid"],
+        Principal::Actor => ["actor.user.name", "actor.user.email_addr", "actor.user.uid"],
+    };
+    paths
         .iter()
-        .filter_map(|f| event.get_str(&format!("{prefix}.{f}")))
+        .filter_map(|p| event.get_str(p))
         .filter(|s| !s.is_empty())
-        .map(str::to_owned)
         .collect()
 }
 
+/// Whose identifiers [`identifiers`] reads.
+#[derive(Clone, Copy)]
+enum Principal {
+    /// `user.*`: the account acted on.
+    User,
+    /// `actor.user.*`: the account acting.
+    Actor,
+}
+
 /// Group, privilege and policy names an event grants or touches.
-fn granted_names(event: &Event) -> Vec<String> {
+fn granted_names(event: &Event) -> Vec<&str> {
     let mut out = Vec::new();
     for path in ["group.name", "policy.name"] {
         if let Some(s) = event.get_str(path) {
-            out.push(s.to_owned());
+            out.push(s);
         }
     }
     if let Some(Value::Array(a)) = event.get("privileges") {
-        out.extend(a.iter().filter_map(Value::as_str).map(str::to_owned));
+        out.extend(a.iter().filter_map(Value::as_str));
     }
     out
 }

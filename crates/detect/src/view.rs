@@ -37,20 +37,8 @@ impl<'e> OcsfView<'e> {
 
     /// Top-level keys, each once (`unmapped` when the record stands for it).
     fn tops(&self) -> &[&'e str] {
-        self.tops.get_or_init(|| {
-            let event: &'e Event = self.event;
-            let mut tops: Vec<&'e str> = Vec::with_capacity(16);
-            for (path, _) in event.attributes() {
-                let top = path.split('.').next().unwrap_or(path);
-                if !tops.contains(&top) {
-                    tops.push(top);
-                }
-            }
-            if event.has_unmapped_record() && !tops.contains(&"unmapped") {
-                tops.push("unmapped");
-            }
-            tops
-        })
+        let event: &'e Event = self.event;
+        self.tops.get_or_init(|| event.top_level_keys())
     }
 }
 

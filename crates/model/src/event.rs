@@ -359,7 +359,8 @@ impl Event {
         }
         let mut found = record.is_some();
         let mut map = record.unwrap_or_default();
-        for a in &self.attrs {
+        let top = top_key(path);
+        for a in self.attrs.iter().filter(|a| a.top == top) {
             if let Some(rest) = under(&a.path, path) {
                 set_in(&mut map, rest, a.value.clone());
                 found = true;
@@ -372,6 +373,19 @@ impl Event {
     /// record is not among them (see [`Event::unmapped_record`]).
     pub fn attributes(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.attrs.iter().map(|a| (a.path.as_ref(), &a.value))
+    }
+
+    /// Each top-level key once, in the order first set (`unmapped` last when the record
+    /// stands for it): rule engines probe their field indexes by these, for every event.
+    pub fn top_level_keys(&self) -> Vec<&str> {
+        let mut keys = TopKeys::default();
+        for a in &self.attrs {
+            keys.add(a.top, &a.path);
+        }
+        if self.unmapped_record {
+            keys.add(top_key("unmapped"), "unmapped");
+        }
+        keys.list
     }
 
     /// The vendor record `unmapped` stands for, when [`Event::set_unmapped_record`] was used
@@ -461,6 +475,82 @@ fn top_key(path: &str) -> u64 {
         *slot = b;
     }
     u64::from_le_bytes(key)
+}
+
+/// The distinct top-level keys of paths, in the order first added. Keys are found again by
+/// their [`top_key`] in a small open-addressing table: comparing each attribute with the
+/// list was quadratic, and [`Event::top_level_keys`] runs for every event.
+struct TopKeys<'a> {
+    /// `(top_key, index in list)`; `usize::MAX` marks an empty slot.
+    table: [(u64, usize); TopKeys::SLOTS],
+    list: Vec<&'a str>,
+}
+
+impl Default for TopKeys<'_> {
+    fn default() -> Self {
+        TopKeys {
+            table: [(0, usize::MAX); TopKeys::SLOTS],
+            list: Vec::with_capacity(32),
+        }
+    }
+}
+
+impl<'a> TopKeys<'a> {
+    const SLOTS: usize = 128;
+
+    /// Adds `path`'s top-level key (whose `top_key` is `top`) unless it is there.
+    fn add(&mut self, top: u64, path: &'a str) {
+        let key = || &path[..path.bytes().position(|b| b == b'.').unwrap_or(path.len())];
+        if self.list.len() >= Self::SLOTS / 2 {
+            // An event with very many keys: the table stays half empty, the rest is searched.
+            let known = self.list[Self::SLOTS / 2..]
+                .iter()
+                .chain(self.known_in_table(top, path))
+                .any(|k| top_key(k) == top && has_top_key(path, k));
+            if !known {
+                self.list.push(key());
+            }
+            return;
+        }
+        let mut slot = (top.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57) as usize;
+        loop {
+            match self.table[slot] {
+                (_, usize::MAX) => {
+                    self.table[slot] = (top, self.list.len());
+                    self.list.push(key());
+                    return;
+                }
+                (t, i) if t == top && has_top_key(path, self.list[i]) => return,
+                _ => slot = (slot + 1) % Self::SLOTS,
+            }
+        }
+    }
+
+    /// The key in the table for `path`, if any.
+    fn known_in_table(&self, top: u64, path: &str) -> Option<&&'a str> {
+        let mut slot = (top.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57) as usize;
+        loop {
+            match self.table[slot] {
+                (_, usize::MAX) => return None,
+                (t, i) if t == top && has_top_key(path, self.list[i]) => return self.list.get(i),
+                _ => slot = (slot + 1) % Self::SLOTS,
+            }
+        }
+    }
+}
+
+/// Is `key` the top-level key of `path`, given that their [`top_key`]s are equal (so their
+/// first bytes, up to 8, are)? Compares only what the number does not cover: a string
+/// comparison per attribute was most of listing an event's keys.
+fn has_top_key(path: &str, key: &str) -> bool {
+    let (p, k) = (path.as_bytes(), key.as_bytes());
+    let n = k.len();
+    match p.get(n) {
+        None if p.len() == n => {}
+        Some(b'.') => {}
+        _ => return false,
+    }
+    n <= 8 || p[8..n] == k[8..]
 }
 
 /// `path` below `prefix` (`actor.user.name` below `actor`): the rest after the dot.
@@ -582,6 +672,59 @@ mod tests {
         // A scalar in the way is replaced by an object.
         e.set("actor.user.name.first", "a");
         assert_eq!(e.get_str("actor.user.name.first"), Some("a"));
+    }
+
+    #[test]
+    fn top_level_keys_are_listed_once_in_the_order_first_set() {
+        let mut e = Event::new(Class::ApiActivity, 2, 0);
+        // `metadata_x` shares its first 8 bytes with `metadata`; `src` is a prefix of
+        // `src_endpoint` but a different key.
+        e.set("actor.user.name", "alice")
+            .set("metadata_x", 1)
+            .set("src", "a")
+            .set("src_endpoint.ip", "10.0.0.1")
+            .set("actor.session.uid", "s")
+            .set("http_request.url", "u")
+            .set("http_requests", 2)
+            .set("http_request.uid", "r")
+            .set("raw_data", "{}");
+        assert_eq!(
+            e.top_level_keys(),
+            [
+                "class_uid",
+                "class_name",
+                "category_uid",
+                "category_name",
+                "activity_id",
+                "activity_name",
+                "type_uid",
+                "type_name",
+                "time",
+                "severity_id",
+                "severity",
+                "metadata",
+                "actor",
+                "metadata_x",
+                "src",
+                "src_endpoint",
+                "http_request",
+                "http_requests",
+                "raw_data"
+            ]
+        );
+        e.set_unmapped_record();
+        assert_eq!(e.top_level_keys().last(), Some(&"unmapped"));
+        e.set("unmapped.evident_parse", "x");
+        let tops = e.top_level_keys();
+        assert_eq!(tops.iter().filter(|k| **k == "unmapped").count(), 1);
+
+        // More keys than the lookup table holds: each still listed once, in order.
+        let mut wide = Event::default();
+        let names: Vec<String> = (0..150).map(|i| format!("key_{i:03}")).collect();
+        for name in names.iter().chain(&names) {
+            wide.set(format!("{name}.a"), 1).set(format!("{name}.b"), 2);
+        }
+        assert_eq!(wide.top_level_keys(), names);
     }
 
     #[test]
