@@ -201,6 +201,10 @@ impl Event {
         push("severity_id", (Severity::Informational as u8).into());
         push("severity", Severity::Informational.caption().into());
         push("metadata.version", OCSF_VERSION.into());
+        Event::with_attrs(attrs)
+    }
+
+    fn with_attrs(attrs: Vec<Attr>) -> Event {
         Event {
             attrs,
             ..Event::default()
@@ -377,15 +381,31 @@ impl Event {
 
     /// Each top-level key once, in the order first set (`unmapped` last when the record
     /// stands for it): rule engines probe their field indexes by these, for every event.
-    pub fn top_level_keys(&self) -> Vec<&str> {
-        let mut keys = TopKeys::default();
+    pub fn top_level_keys<'e>(&'e self) -> Vec<&'e str> {
+        let mut tops: Vec<(u64, &'_ str)> = Vec::with_capacity(32);
+        // One bit per `top_key` hash: a key whose bit is clear is new without a search.
+        let mut seen = 0u64;
+        let mut add = |top: u64, path: &'e str| {
+            let bit = key_bit(top);
+            // Attributes of one key are usually set together: look at the last one first.
+            if seen & bit != 0
+                && tops
+                    .iter()
+                    .rev()
+                    .any(|(t, key)| *t == top && has_top_key(path, key))
+            {
+                return;
+            }
+            seen |= bit;
+            tops.push((top, top_level_key(path, top)));
+        };
         for a in &self.attrs {
-            keys.add(a.top, &a.path);
+            add(a.top, &a.path);
         }
         if self.unmapped_record {
-            keys.add(top_key("unmapped"), "unmapped");
+            add(top_key("unmapped"), "unmapped");
         }
-        keys.list
+        tops.into_iter().map(|(_, k)| k).collect()
     }
 
     /// The vendor record `unmapped` stands for, when [`Event::set_unmapped_record`] was used
@@ -467,90 +487,44 @@ impl Attr {
     }
 }
 
-/// Up to the first 8 bytes of a path's top-level key (`metadata` of `metadata.uid`), as a
-/// number: equal for paths under the same key, and nearly always different otherwise.
+/// A path's top-level key (`metadata` of `metadata.uid`) as a number: its first 7 bytes and,
+/// in the last byte, its length (255 for 255 and more). Equal for paths under the same key,
+/// and nearly always different otherwise; the length also tells where the key ends.
 fn top_key(path: &str) -> u64 {
     let mut key = [0u8; 8];
-    for (slot, b) in key.iter_mut().zip(path.bytes().take_while(|b| *b != b'.')) {
-        *slot = b;
+    let mut len = 0usize;
+    for b in path.bytes().take_while(|b| *b != b'.') {
+        if let Some(slot) = key.get_mut(len).filter(|_| len < 7) {
+            *slot = b;
+        }
+        len += 1;
     }
+    key[7] = u8::try_from(len).unwrap_or(u8::MAX);
     u64::from_le_bytes(key)
 }
 
-/// The distinct top-level keys of paths, in the order first added. Keys are found again by
-/// their [`top_key`] in a small open-addressing table: comparing each attribute with the
-/// list was quadratic, and [`Event::top_level_keys`] runs for every event.
-struct TopKeys<'a> {
-    /// `(top_key, index in list)`; `usize::MAX` marks an empty slot.
-    table: [(u64, usize); TopKeys::SLOTS],
-    list: Vec<&'a str>,
+/// A bit per [`top_key`], for listing an event's keys.
+fn key_bit(top: u64) -> u64 {
+    1 << (top.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58)
 }
 
-impl Default for TopKeys<'_> {
-    fn default() -> Self {
-        TopKeys {
-            table: [(0, usize::MAX); TopKeys::SLOTS],
-            list: Vec::with_capacity(32),
-        }
+/// The top-level key of `path`, whose [`top_key`] is `top`.
+fn top_level_key(path: &str, top: u64) -> &str {
+    match (top >> 56) as usize {
+        255 => &path[..path.bytes().position(|b| b == b'.').unwrap_or(path.len())],
+        len => &path[..len],
     }
 }
 
-impl<'a> TopKeys<'a> {
-    const SLOTS: usize = 128;
-
-    /// Adds `path`'s top-level key (whose `top_key` is `top`) unless it is there.
-    fn add(&mut self, top: u64, path: &'a str) {
-        let key = || &path[..path.bytes().position(|b| b == b'.').unwrap_or(path.len())];
-        if self.list.len() >= Self::SLOTS / 2 {
-            // An event with very many keys: the table stays half empty, the rest is searched.
-            let known = self.list[Self::SLOTS / 2..]
-                .iter()
-                .chain(self.known_in_table(top, path))
-                .any(|k| top_key(k) == top && has_top_key(path, k));
-            if !known {
-                self.list.push(key());
-            }
-            return;
-        }
-        let mut slot = (top.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57) as usize;
-        loop {
-            match self.table[slot] {
-                (_, usize::MAX) => {
-                    self.table[slot] = (top, self.list.len());
-                    self.list.push(key());
-                    return;
-                }
-                (t, i) if t == top && has_top_key(path, self.list[i]) => return,
-                _ => slot = (slot + 1) % Self::SLOTS,
-            }
-        }
-    }
-
-    /// The key in the table for `path`, if any.
-    fn known_in_table(&self, top: u64, path: &str) -> Option<&&'a str> {
-        let mut slot = (top.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57) as usize;
-        loop {
-            match self.table[slot] {
-                (_, usize::MAX) => return None,
-                (t, i) if t == top && has_top_key(path, self.list[i]) => return self.list.get(i),
-                _ => slot = (slot + 1) % Self::SLOTS,
-            }
-        }
-    }
-}
-
-/// Is `key` the top-level key of `path`, given that their [`top_key`]s are equal (so their
-/// first bytes, up to 8, are)? Compares only what the number does not cover: a string
-/// comparison per attribute was most of listing an event's keys.
+/// Is `key` the top-level key of `path`, given that their [`top_key`]s are equal (so are
+/// their lengths and first 7 bytes)? Compares only what the number does not cover: a
+/// string comparison per attribute was most of listing an event's keys.
 fn has_top_key(path: &str, key: &str) -> bool {
-    let (p, k) = (path.as_bytes(), key.as_bytes());
-    let n = k.len();
-    match p.get(n) {
-        None if p.len() == n => {}
-        Some(b'.') => {}
-        _ => return false,
+    let n = key.len();
+    if n >= 255 {
+        return path.split('.').next() == Some(key);
     }
-    n <= 8 || p[8..n] == k[8..]
+    n <= 7 || path.as_bytes().get(7..n) == key.as_bytes().get(7..n)
 }
 
 /// `path` below `prefix` (`actor.user.name` below `actor`): the rest after the dot.
@@ -611,26 +585,18 @@ impl Serialize for Event {
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Event, D::Error> {
         let map = Map::<String, Value>::deserialize(deserializer)?;
-        Ok(Event {
-            attrs: map
-                .into_iter()
-                .map(|(k, v)| Attr::new(Cow::Owned(k), v))
-                .collect(),
-            ..Event::default()
-        })
+        Ok(Event::from(map))
     }
 }
 
 impl From<Map<String, Value>> for Event {
     /// An event from its OCSF JSON object (stored events read back).
     fn from(map: Map<String, Value>) -> Event {
-        Event {
-            attrs: map
-                .into_iter()
+        Event::with_attrs(
+            map.into_iter()
                 .map(|(k, v)| Attr::new(Cow::Owned(k), v))
                 .collect(),
-            ..Event::default()
-        }
+        )
     }
 }
 
@@ -677,7 +643,7 @@ mod tests {
     #[test]
     fn top_level_keys_are_listed_once_in_the_order_first_set() {
         let mut e = Event::new(Class::ApiActivity, 2, 0);
-        // `metadata_x` shares its first 8 bytes with `metadata`; `src` is a prefix of
+        // `metadata_x` shares its first 7 bytes with `metadata`; `src` is a prefix of
         // `src_endpoint` but a different key.
         e.set("actor.user.name", "alice")
             .set("metadata_x", 1)
@@ -725,6 +691,16 @@ mod tests {
             wide.set(format!("{name}.a"), 1).set(format!("{name}.b"), 2);
         }
         assert_eq!(wide.top_level_keys(), names);
+
+        // Keys of 255 bytes and more share a length byte; they are still told apart.
+        let (long_a, long_b) = ("a".repeat(300), format!("{}b", "a".repeat(299)));
+        let mut long = Event::default();
+        long.set(format!("{long_a}.x"), 1)
+            .set(format!("{long_b}.x"), 2)
+            .set(format!("{long_a}.y"), 3);
+        assert_eq!(long.top_level_keys(), [long_a.as_str(), long_b.as_str()]);
+        assert_eq!(long.get(&format!("{long_a}.y")), Some(&Value::from(3)));
+        assert_eq!(long.get(&format!("{long_b}.y")), None);
     }
 
     #[test]
