@@ -121,9 +121,18 @@ pub fn vendor_document(format: Format, raw: Option<&[u8]>, event: &Event) -> Opt
 /// A Windows Security event as Sigma's Windows rules see it.
 fn windows_document(event: &Event) -> Value {
     let mut doc = Map::new();
-    let unmapped = match event.object("unmapped") {
+    // Borrowed when the parser set `unmapped` as one object (it does): copying the whole
+    // record first was most of building the document.
+    let assembled;
+    let unmapped = match event.get("unmapped") {
         Some(Value::Object(m)) => m,
-        _ => Map::new(),
+        _ => {
+            assembled = match event.object("unmapped") {
+                Some(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            &assembled
+        }
     };
     if let Some(Value::Object(winlog)) = unmapped.get("winlog") {
         if let Some(Value::Object(data)) = winlog.get("event_data") {
@@ -140,11 +149,11 @@ fn windows_document(event: &Event) -> Value {
                 doc.insert(to.into(), v.clone());
             }
         }
-        for (k, v) in &unmapped {
+        for (k, v) in unmapped {
             doc.entry(k.clone()).or_insert_with(|| v.clone());
         }
     } else {
-        doc = unmapped;
+        doc = unmapped.clone();
     }
     if let Some(Value::String(id)) = doc.get("EventID")
         && let Ok(n) = id.parse::<u64>()
