@@ -503,8 +503,9 @@ impl Detector {
             Some((key, VendorDoc::Built(doc)))
         });
         let mut results = Vec::new();
+        // One view for both passes: its key index is built once per event.
+        let view = OcsfView::new(norm);
         if let Some(b) = self.buckets.get_mut(&(Target::Normalized, deferred)) {
-            let view = OcsfView::new(norm);
             let evicted = run(b, &view, None, origin, ts, self.max_state, &mut results);
             self.stats.correlation_evictions += evicted;
             if !deferred && !self.deferred_keys.is_empty() {
@@ -525,11 +526,10 @@ impl Detector {
                 VendorDoc::Parsed(u) => u,
                 VendorDoc::Built(d) => d,
             });
-            let overlay = OcsfView::new(norm);
             let evicted = run(
                 b,
                 &doc,
-                Some(&overlay),
+                Some(&view),
                 origin,
                 ts,
                 self.max_state,

@@ -65,7 +65,7 @@ impl rsigma_eval::Event for OcsfView<'_> {
         }
         // An object path (`actor.user`) with attributes below it.
         self.event
-            .object(path)
+            .assembled(path)
             .map(|v| owned(&EventValue::from(&v)))
     }
 

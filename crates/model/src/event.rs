@@ -171,11 +171,31 @@ impl Status {
 /// A parser whose `unmapped` is the vendor record itself says so with
 /// [`Event::set_unmapped_record`] instead of storing a second copy of it: `unmapped` is then
 /// read from `raw_data` when something asks for it.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Event {
     attrs: Vec<Attr>,
+    /// A bit per top-level key an attribute was set under ([`key_bit`]): a lookup whose key
+    /// has no bit is a miss without a scan. Bits are not cleared when attributes go (a
+    /// stale bit only costs the scan). Most of detection's lookups are misses.
+    keys: u64,
     unmapped_record: bool,
     record: OnceLock<Option<Value>>,
+}
+
+impl Clone for Event {
+    /// A copy with the same room to grow as a new event: the detector enriches the events
+    /// it is handed, and a derived clone (exactly as long as the original) reallocated
+    /// and copied every attribute at the first one it added.
+    fn clone(&self) -> Event {
+        let mut attrs = Vec::with_capacity(self.attrs.len().max(ATTRIBUTES_RESERVED));
+        attrs.extend(self.attrs.iter().cloned());
+        Event {
+            attrs,
+            keys: self.keys,
+            unmapped_record: self.unmapped_record,
+            record: self.record.clone(),
+        }
+    }
 }
 
 impl Event {
@@ -184,7 +204,9 @@ impl Event {
     /// `metadata.version`) and severity Informational.
     pub fn new(class: Class, activity_id: u8, time_ms: i64) -> Event {
         let activity = class.activity_name(activity_id).unwrap_or("Other");
-        let mut attrs = Vec::with_capacity(16);
+        // Parsed events carry 30-45 attributes once enriched: room for them up front saves
+        // the two or three reallocations (each copying every attribute) growing from 16 took.
+        let mut attrs = Vec::with_capacity(ATTRIBUTES_RESERVED);
         let mut push = |path: &'static str, value: Value| attrs.push(Attr::new(path.into(), value));
         push("class_uid", class.uid().into());
         push("class_name", class.name().into());
@@ -206,9 +228,15 @@ impl Event {
 
     fn with_attrs(attrs: Vec<Attr>) -> Event {
         Event {
+            keys: attrs.iter().fold(0, |keys, a| keys | key_bit(a.top)),
             attrs,
             ..Event::default()
         }
+    }
+
+    /// Whether an attribute may have been set under `top` (a [`top_key`]).
+    fn may_have(&self, top: u64) -> bool {
+        self.keys & key_bit(top) != 0
     }
 
     /// The event's class, if it is one Evident knows.
@@ -257,6 +285,11 @@ impl Event {
             self.record = OnceLock::new();
         }
         let top = top_key(&path);
+        if !self.may_have(top) {
+            self.keys |= key_bit(top);
+            self.attrs.push(Attr::new(path, value));
+            return self;
+        }
         let mut below = false;
         for attr in &mut self.attrs {
             if attr.top != top {
@@ -313,7 +346,12 @@ impl Event {
     /// attributes first).
     pub fn get(&self, path: &str) -> Option<&Value> {
         let top = top_key(path);
-        for a in self.attrs.iter().filter(|a| a.top == top) {
+        let attrs = if self.may_have(top) {
+            &self.attrs[..]
+        } else {
+            &[]
+        };
+        for a in attrs.iter().filter(|a| a.top == top) {
             if a.path == path {
                 return Some(&a.value);
             }
@@ -336,6 +374,9 @@ impl Event {
     /// (`resources.uid` when `resources` is a list), which [`Event::get`] does not.
     pub fn attribute_at(&self, path: &str) -> Option<(&str, &Value)> {
         let top = top_key(path);
+        if !self.may_have(top) {
+            return None;
+        }
         self.attrs
             .iter()
             .filter(|a| a.top == top)
@@ -352,25 +393,42 @@ impl Event {
     /// (`actor.user` from `actor.user.name`, `actor.user.uid`; `unmapped` from the record
     /// and the explicit `unmapped.*` attributes).
     pub fn object(&self, path: &str) -> Option<Value> {
-        let record = match self.unmapped_record() {
-            Some(Value::Object(r)) if path == "unmapped" => Some(r.clone()),
-            _ => None,
-        };
-        if record.is_none()
-            && let Some(v) = self.get(path)
+        if path == "unmapped"
+            && let Some(Value::Object(record)) = self.unmapped_record()
         {
+            let mut map = record.clone();
+            self.assemble_into(&mut map, path);
+            return Some(Value::Object(map));
+        }
+        if let Some(v) = self.get(path) {
             return Some(v.clone());
         }
-        let mut found = record.is_some();
-        let mut map = record.unwrap_or_default();
+        self.assembled(path)
+    }
+
+    /// The object the attributes below `path` make (`actor.user` from `actor.user.name`,
+    /// `actor.user.uid`), if any is set; for readers that already know no attribute is at
+    /// `path` itself, so [`Event::object`]'s first lookup would be wasted.
+    pub fn assembled(&self, path: &str) -> Option<Value> {
+        let mut map = Map::new();
+        self.assemble_into(&mut map, path)
+            .then_some(Value::Object(map))
+    }
+
+    /// Sets the attributes below `path` into `map`; whether there was any.
+    fn assemble_into(&self, map: &mut Map<String, Value>, path: &str) -> bool {
         let top = top_key(path);
+        if !self.may_have(top) {
+            return false;
+        }
+        let mut found = false;
         for a in self.attrs.iter().filter(|a| a.top == top) {
             if let Some(rest) = under(&a.path, path) {
-                set_in(&mut map, rest, a.value.clone());
+                set_in(map, rest, a.value.clone());
                 found = true;
             }
         }
-        found.then_some(Value::Object(map))
+        found
     }
 
     /// Every attribute as `(dotted path, value)`, in the order set; `unmapped` read from the
@@ -466,6 +524,9 @@ impl Event {
     }
 }
 
+/// Attributes room is made for in a new event ([`Event::new`]).
+const ATTRIBUTES_RESERVED: usize = 48;
+
 /// One attribute of an [`Event`].
 #[derive(Clone, Debug)]
 struct Attr {
@@ -491,14 +552,11 @@ impl Attr {
 /// in the last byte, its length (255 for 255 and more). Equal for paths under the same key,
 /// and nearly always different otherwise; the length also tells where the key ends.
 fn top_key(path: &str) -> u64 {
+    let bytes = path.as_bytes();
+    let len = bytes.iter().position(|b| *b == b'.').unwrap_or(bytes.len());
     let mut key = [0u8; 8];
-    let mut len = 0usize;
-    for b in path.bytes().take_while(|b| *b != b'.') {
-        if let Some(slot) = key.get_mut(len).filter(|_| len < 7) {
-            *slot = b;
-        }
-        len += 1;
-    }
+    let prefix = len.min(7);
+    key[..prefix].copy_from_slice(&bytes[..prefix]);
     key[7] = u8::try_from(len).unwrap_or(u8::MAX);
     u64::from_le_bytes(key)
 }
@@ -603,6 +661,7 @@ impl From<Map<String, Value>> for Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn new_event_carries_the_derived_ocsf_attributes() {
@@ -610,7 +669,7 @@ mod tests {
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(
             v,
-            serde_json::json!({
+            json!({
                 "class_uid": 3002, "class_name": "Authentication",
                 "category_uid": 3, "category_name": "Identity & Access Management",
                 "activity_id": 1, "activity_name": "Logon",
@@ -638,6 +697,52 @@ mod tests {
         // A scalar in the way is replaced by an object.
         e.set("actor.user.name.first", "a");
         assert_eq!(e.get_str("actor.user.name.first"), Some("a"));
+    }
+
+    /// The key filter lets lookups skip the scan only for keys never set: whatever was set
+    /// (directly, by `from`, replaced, or moved under an object) is found, whatever was
+    /// not is not, across more keys than the filter has bits.
+    #[test]
+    fn lookups_find_exactly_what_was_set() {
+        let mut e = Event::from(
+            json!({"actor": {"user": {"name": "alice"}}, "time": 5})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        assert_eq!(e.get_str("actor.user.name"), Some("alice"));
+        assert_eq!(
+            e.attribute_at("actor.user.name").map(|(p, _)| p),
+            Some("actor")
+        );
+        e.set("api.service.name", "s3")
+            .set("api.operation", "GetObject");
+        assert_eq!(
+            e.object("api"),
+            Some(json!({"service": {"name": "s3"}, "operation": "GetObject"}))
+        );
+        assert_eq!(e.assembled("api.service"), Some(json!({"name": "s3"})));
+        assert_eq!(e.assembled("api.operation"), None);
+        // An object set over attributes below it replaces them; they stay findable in it.
+        e.set("api", json!({"operation": "PutObject"}));
+        assert_eq!(e.get_str("api.operation"), Some("PutObject"));
+        assert_eq!(e.get("api.service.name"), None);
+        for i in 0..150 {
+            e.set(format!("key{i}.value"), i);
+        }
+        for i in 0..150 {
+            assert_eq!(e.get(&format!("key{i}.value")), Some(&json!(i)), "key{i}");
+            assert_eq!(e.get(&format!("absent{i}.value")), None, "absent{i}");
+            assert_eq!(
+                e.attribute_at(&format!("key{i}.value")),
+                Some((format!("key{i}.value").as_str(), &json!(i))),
+                "key{i}"
+            );
+            assert_eq!(e.attribute_at(&format!("absent{i}")), None, "absent{i}");
+            assert_eq!(e.assembled(&format!("key{i}")), Some(json!({"value": i})));
+            assert_eq!(e.object(&format!("absent{i}")), None, "absent{i}");
+        }
+        assert_eq!(Event::default().get("time"), None);
     }
 
     #[test]
@@ -701,6 +806,11 @@ mod tests {
         assert_eq!(long.top_level_keys(), [long_a.as_str(), long_b.as_str()]);
         assert_eq!(long.get(&format!("{long_a}.y")), Some(&Value::from(3)));
         assert_eq!(long.get(&format!("{long_b}.y")), None);
+        assert_eq!(
+            long.attribute_at(&format!("{long_a}.y")).map(|(_, v)| v),
+            Some(&Value::from(3))
+        );
+        assert_eq!(long.attribute_at(&format!("{long_b}.y")), None);
     }
 
     #[test]
@@ -756,7 +866,7 @@ mod tests {
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(
             json["unmapped"],
-            serde_json::json!({"eventName": "GetObject", "nested": {"a": [1, 2]},
+            json!({"eventName": "GetObject", "nested": {"a": [1, 2]},
                 "evident_parse": "time_not_parsed"})
         );
         assert_eq!(json["raw_data"], record);
