@@ -28,7 +28,7 @@ use crate::config::{DetectConfig, parse_duration_ms};
 use crate::enrich::{ChangeTicket, Enricher};
 use crate::logsource::{Target, targets, vendor_document};
 use crate::ruleset::{Doc, LoadFailure, RuleSet};
-use crate::view::OcsfView;
+use crate::view::{OcsfView, WindowsView};
 
 /// Events waiting for late change tickets, at most; past it the oldest is evaluated early
 /// (counted in [`DetectStats::forced_releases`]).
@@ -499,6 +499,11 @@ impl Detector {
             {
                 return Some((key, VendorDoc::Parsed(u)));
             }
+            if r.format == Format::WindowsSecurity
+                && let Some(view) = WindowsView::new(norm)
+            {
+                return Some((key, VendorDoc::Windows(view)));
+            }
             let doc = vendor_document(r.format, r.bytes, norm)?;
             Some((key, VendorDoc::Built(doc)))
         });
@@ -522,13 +527,21 @@ impl Detector {
         if let Some((key, doc)) = &vendor
             && let Some(b) = self.buckets.get_mut(key)
         {
-            let doc = JsonEvent::borrow(match doc {
-                VendorDoc::Parsed(u) => u,
-                VendorDoc::Built(d) => d,
-            });
+            let json;
+            let doc: &dyn rsigma_eval::Event = match doc {
+                VendorDoc::Parsed(u) => {
+                    json = JsonEvent::borrow(u);
+                    &json
+                }
+                VendorDoc::Built(d) => {
+                    json = JsonEvent::borrow(d);
+                    &json
+                }
+                VendorDoc::Windows(view) => view,
+            };
             let evicted = run(
                 b,
-                &doc,
+                doc,
                 Some(&view),
                 origin,
                 ts,
@@ -625,10 +638,11 @@ impl Detector {
     }
 }
 
-/// The document vendor rules match: the record as the parser already parsed it, or one
-/// built for the rules (see [`vendor_document`]).
+/// The document vendor rules match: the record as the parser already parsed it, a Windows
+/// event read in place, or one built for the rules (see [`vendor_document`]).
 enum VendorDoc<'a> {
     Parsed(&'a Value),
+    Windows(WindowsView<'a>),
     Built(Value),
 }
 

@@ -119,7 +119,7 @@ pub fn vendor_document(format: Format, raw: Option<&[u8]>, event: &Event) -> Opt
 }
 
 /// A Windows Security event as Sigma's Windows rules see it.
-fn windows_document(event: &Event) -> Value {
+pub(crate) fn windows_document(event: &Event) -> Value {
     let mut doc = Map::new();
     // Borrowed when the parser set `unmapped` as one object (it does): copying the whole
     // record first was most of building the document.
@@ -138,13 +138,7 @@ fn windows_document(event: &Event) -> Value {
         if let Some(Value::Object(data)) = winlog.get("event_data") {
             doc.extend(data.clone());
         }
-        for (from, to) in [
-            ("event_id", "EventID"),
-            ("channel", "Channel"),
-            ("provider_name", "Provider_Name"),
-            ("computer_name", "Computer"),
-            ("record_id", "EventRecordID"),
-        ] {
+        for (from, to) in WINLOG_RENAMED {
             if let Some(v) = winlog.get(from) {
                 doc.insert(to.into(), v.clone());
             }
@@ -155,21 +149,32 @@ fn windows_document(event: &Event) -> Value {
     } else {
         doc = unmapped.clone();
     }
-    if let Some(Value::String(id)) = doc.get("EventID")
-        && let Ok(n) = id.parse::<u64>()
-    {
-        doc.insert("EventID".into(), Value::from(n));
-    }
-    if !doc.contains_key("EventID")
-        && let Some(code) = event.get("metadata.event_code")
-    {
-        let code = match code {
-            Value::String(s) => s.parse::<u64>().map(Value::from).unwrap_or(code.clone()),
-            other => other.clone(),
-        };
-        doc.insert("EventID".into(), code);
+    if let Some(id) = windows_event_id(doc.get("EventID"), event) {
+        doc.insert("EventID".into(), id);
     }
     Value::Object(doc)
+}
+
+/// `winlog` fields Sigma's Windows rules know by their Windows names.
+pub(crate) const WINLOG_RENAMED: [(&str, &str); 5] = [
+    ("event_id", "EventID"),
+    ("channel", "Channel"),
+    ("provider_name", "Provider_Name"),
+    ("computer_name", "Computer"),
+    ("record_id", "EventRecordID"),
+];
+
+/// `EventID` as Windows rules compare it (`EventID: 4728`): the record's, as a number when
+/// it is one, else the normalized event's `metadata.event_code`.
+pub(crate) fn windows_event_id(recorded: Option<&Value>, event: &Event) -> Option<Value> {
+    let as_number = |v: &Value| match v {
+        Value::String(s) => s.parse::<u64>().map(Value::from).unwrap_or(v.clone()),
+        other => other.clone(),
+    };
+    match recorded {
+        Some(id) => Some(as_number(id)),
+        None => event.get("metadata.event_code").map(as_number),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! How Sigma rules see a normalized event: by dotted path over its flat attributes
 //! (`evident_model::Event`), without building the nested OCSF JSON. Building that tree for
-//! every event, walking it and freeing it was most of detection's time (issue 5).
+//! every event, walking it and freeing it was most of detection's time (issue 5). Windows
+//! events are seen the same way: in place, as the document Windows rules expect.
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -8,7 +9,9 @@ use std::cell::OnceCell;
 use evident_model::Event;
 use rsigma_eval::EventValue;
 use rsigma_eval::event::JsonEvent;
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+use crate::logsource::{WINLOG_RENAMED, windows_document, windows_event_id};
 
 /// Nesting depth string walks stop at, as rsigma's own JSON event does.
 const MAX_DEPTH: usize = 64;
@@ -103,6 +106,160 @@ impl rsigma_eval::Event for OcsfView<'_> {
     }
 }
 
+/// A Windows Security event as Sigma's Windows rules see it, answering exactly as the
+/// document [`windows_document`] builds (`EventID`, the renamed `winlog` fields and the
+/// `EventData` fields at the top level, then the rest of the record) but read in place:
+/// copying all of that for every event was 5 % of detection.
+pub(crate) struct WindowsView<'e> {
+    event: &'e Event,
+    /// `winlog`, when the record has it as an object.
+    winlog: Option<&'e Map<String, Value>>,
+    /// `winlog.event_data`.
+    data: Option<&'e Map<String, Value>>,
+    /// The record (the event's `unmapped`).
+    record: &'e Map<String, Value>,
+    /// `EventID` as the document has it ([`windows_event_id`]).
+    event_id: Option<Value>,
+    /// The document's other top-level fields, each once, with the value that wins.
+    fields: Vec<(&'e str, &'e Value)>,
+}
+
+impl<'e> WindowsView<'e> {
+    /// Views `event`; `None` when its `unmapped` is not one object (then build the
+    /// document).
+    pub(crate) fn new(event: &'e Event) -> Option<WindowsView<'e>> {
+        let Some(Value::Object(record)) = event.get("unmapped") else {
+            return None;
+        };
+        let winlog = record.get("winlog").and_then(Value::as_object);
+        let data = winlog
+            .and_then(|w| w.get("event_data"))
+            .and_then(Value::as_object);
+        let mut view = WindowsView {
+            event,
+            winlog,
+            data,
+            record,
+            event_id: None,
+            fields: Vec::new(),
+        };
+        view.event_id = windows_event_id(view.recorded("EventID"), event);
+        // Each key once, with the value that wins: renamed, then `EventData`, then record.
+        let renamed: Vec<(&'e str, &'e Value)> = winlog
+            .into_iter()
+            .flat_map(|w| {
+                WINLOG_RENAMED
+                    .iter()
+                    .filter_map(move |(from, to)| Some((*to, w.get(*from)?)))
+            })
+            .collect();
+        let shadowed_by_renamed =
+            |key: &str| key == "EventID" || renamed.iter().any(|(k, _)| *k == key);
+        let data_fields = data
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v))
+            .filter(|(k, _)| !shadowed_by_renamed(k));
+        let record_fields = record
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .filter(|(k, _)| !shadowed_by_renamed(k) && !data.is_some_and(|d| d.contains_key(*k)));
+        let mut fields =
+            Vec::with_capacity(renamed.len() + data.map_or(0, Map::len) + record.len());
+        fields.extend(renamed.iter().copied().filter(|(k, _)| *k != "EventID"));
+        fields.extend(data_fields);
+        fields.extend(record_fields);
+        view.fields = fields;
+        Some(view)
+    }
+
+    /// The document's top-level `key` before `EventID` is made a number: a renamed
+    /// `winlog` field, else an `EventData` field, else the record's own.
+    fn recorded(&self, key: &str) -> Option<&'e Value> {
+        if let Some(winlog) = self.winlog {
+            let renamed = WINLOG_RENAMED.iter().find(|(_, to)| *to == key);
+            if let Some(v) = renamed.and_then(|(from, _)| winlog.get(*from)) {
+                return Some(v);
+            }
+            if let Some(v) = self.data.and_then(|d| d.get(key)) {
+                return Some(v);
+            }
+        }
+        self.record.get(key)
+    }
+
+    /// The document's top-level `key`.
+    fn top(&self, key: &str) -> Option<&Value> {
+        if key == "EventID" {
+            return self.event_id.as_ref();
+        }
+        self.recorded(key)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Value> {
+        self.event_id
+            .iter()
+            .chain(self.fields.iter().map(|(_, v)| *v))
+    }
+}
+
+impl rsigma_eval::Event for WindowsView<'_> {
+    fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
+        if let Some(v) = self.top(path) {
+            return Some(EventValue::from(v));
+        }
+        let (root, rest) = path.split_once('.')?;
+        let plain = |s: &str| !s.is_empty() && !s.contains(['[', '\\']);
+        if plain(root) && rest.split('.').all(plain) {
+            return collected(self.top(root)?, rest);
+        }
+        // Indexes, escapes and empty segments are rare in rules: read them from the
+        // document itself.
+        let doc = windows_document(self.event);
+        JsonEvent::borrow(&doc).get_field(path).map(|v| owned(&v))
+    }
+
+    fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
+        self.values().any(|v| any_string(v, pred, MAX_DEPTH))
+    }
+
+    fn all_string_values(&self) -> Vec<Cow<'_, str>> {
+        let mut out = Vec::new();
+        for v in self.values() {
+            visit_strings(v, &mut |s| out.push(Cow::Borrowed(s)), MAX_DEPTH);
+        }
+        out
+    }
+
+    fn visit_string_values(&self, visit: &mut dyn FnMut(&str)) {
+        for v in self.values() {
+            visit_strings(v, visit, MAX_DEPTH);
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        windows_document(self.event)
+    }
+
+    fn top_level_keys(&self) -> Option<Vec<Cow<'_, str>>> {
+        let event_id = self.event_id.as_ref().map(|_| "EventID");
+        let keys = event_id
+            .into_iter()
+            .chain(self.fields.iter().map(|(k, _)| *k));
+        Some(keys.map(Cow::Borrowed).collect())
+    }
+
+    fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        if self.event_id.is_some() {
+            visit("EventID");
+        }
+        for (key, _) in &self.fields {
+            visit(key);
+        }
+        true
+    }
+}
+
 /// The values at dotted `path` inside `v`, through arrays on the way (each member), as
 /// rsigma's JSON event collects them: none, one, or an array of all.
 fn collected<'v>(v: &'v Value, path: &str) -> Option<EventValue<'v>> {
@@ -188,6 +345,95 @@ mod tests {
     use evident_model::Class;
     use rsigma_eval::Event as _;
     use serde_json::json;
+
+    /// Every dotted path to an object member in `v`, below `prefix`.
+    fn paths(v: &Value, prefix: &str, out: &mut Vec<String>) {
+        if let Value::Object(map) = v {
+            for (k, v) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                out.push(path.clone());
+                paths(v, &path, out);
+            }
+        }
+    }
+
+    /// The Windows view answers every path, key listing and string search exactly as
+    /// rsigma's JSON event over the document `windows_document` builds, whichever layer
+    /// (renamed `winlog` field, `EventData`, record) a field comes from or is shadowed in.
+    #[test]
+    fn the_windows_view_answers_as_the_built_document_does() {
+        let records = [
+            json!({
+                "winlog": {"event_id": "4728", "channel": "Security", "provider_name": "Microsoft-Windows-Security-Auditing",
+                    "computer_name": "DC1", "record_id": 12,
+                    "event_data": {"TargetUserName": "Domain Admins", "SubjectUserName": "alice",
+                        "EventID": "999", "Channel": "shadowed", "Members": ["a", "b"]}},
+                "message": "A member was added", "EventID": 1, "TargetUserName": "shadowed too",
+                "host": {"name": "dc1", "ip": ["10.0.0.1", "10.0.0.2"]},
+                "tags": [{"k": "a"}, {"k": "b"}]
+            }),
+            json!({"EventID": "4625", "IpAddress": "203.0.113.9", "Status": {"code": "0xc000006d"}}),
+            json!({"IpAddress": "203.0.113.9"}),
+            json!({"winlog": {"channel": "Security", "event_data": {"EventID": "4624", "LogonType": 3}}}),
+            json!({"winlog": {"event_id": "not a number", "event_data": "not an object"}, "x": 1}),
+        ];
+        for (i, record) in records.iter().enumerate() {
+            let mut e = Event::new(Class::Authentication, 1, 1_764_150_000_000);
+            e.set("metadata.event_code", "1102")
+                .set("unmapped", record.clone());
+            let doc = windows_document(&e);
+            let json = JsonEvent::borrow(&doc);
+            let view = WindowsView::new(&e).unwrap();
+            let mut probes = Vec::new();
+            paths(&doc, "", &mut probes);
+            probes.extend(
+                [
+                    "EventID",
+                    "missing",
+                    "missing.x",
+                    "host.ip[0]",
+                    "host.ip[-1]",
+                    "tags.k",
+                    "tags[1].k",
+                    "winlog.event_data.TargetUserName",
+                    "host..name",
+                    ".host",
+                    "host.",
+                    "Status\\.code",
+                ]
+                .map(String::from),
+            );
+            for path in &probes {
+                assert_eq!(
+                    view.get_field(path).map(|v| owned(&v)),
+                    json.get_field(path).map(|v| owned(&v)),
+                    "record {i}: {path}"
+                );
+            }
+            let sorted = |mut v: Vec<Cow<'_, str>>| {
+                v.sort();
+                v.into_iter().map(|c| c.into_owned()).collect::<Vec<_>>()
+            };
+            assert_eq!(
+                sorted(view.top_level_keys().unwrap()),
+                sorted(json.top_level_keys().unwrap()),
+                "record {i}"
+            );
+            assert_eq!(
+                sorted(view.all_string_values()),
+                sorted(json.all_string_values()),
+                "record {i}"
+            );
+            assert!(
+                view.any_string_value(&|s| s == "203.0.113.9")
+                    == json.any_string_value(&|s| s == "203.0.113.9")
+            );
+        }
+    }
 
     /// Every path reads the same through the view as through rsigma's JSON event over the
     /// event's JSON tree.
