@@ -77,17 +77,12 @@ impl rsigma_eval::Event for OcsfView<'_> {
     }
 
     fn all_string_values(&self) -> Vec<Cow<'_, str>> {
-        let mut out = Vec::new();
-        for v in self.values() {
-            visit_strings(v, &mut |s| out.push(Cow::Borrowed(s)), MAX_DEPTH);
-        }
-        out
+        all_strings(self.values())
     }
 
     fn visit_string_values(&self, visit: &mut dyn FnMut(&str)) {
-        for v in self.values() {
-            visit_strings(v, visit, MAX_DEPTH);
-        }
+        self.values()
+            .for_each(|v| visit_strings(v, visit, MAX_DEPTH));
     }
 
     fn to_json(&self) -> Value {
@@ -224,17 +219,12 @@ impl rsigma_eval::Event for WindowsView<'_> {
     }
 
     fn all_string_values(&self) -> Vec<Cow<'_, str>> {
-        let mut out = Vec::new();
-        for v in self.values() {
-            visit_strings(v, &mut |s| out.push(Cow::Borrowed(s)), MAX_DEPTH);
-        }
-        out
+        all_strings(self.values())
     }
 
     fn visit_string_values(&self, visit: &mut dyn FnMut(&str)) {
-        for v in self.values() {
-            visit_strings(v, visit, MAX_DEPTH);
-        }
+        self.values()
+            .for_each(|v| visit_strings(v, visit, MAX_DEPTH));
     }
 
     fn to_json(&self) -> Value {
@@ -309,6 +299,15 @@ fn owned(v: &EventValue<'_>) -> EventValue<'static> {
                 .collect(),
         ),
     }
+}
+
+/// Every string in `values`, for keyword matching.
+fn all_strings<'v>(values: impl Iterator<Item = &'v Value>) -> Vec<Cow<'v, str>> {
+    let mut out = Vec::new();
+    for v in values {
+        visit_strings(v, &mut |s| out.push(Cow::Borrowed(s)), MAX_DEPTH);
+    }
+    out
 }
 
 fn any_string(v: &Value, pred: &dyn Fn(&str) -> bool, depth: usize) -> bool {
