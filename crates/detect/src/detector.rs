@@ -14,7 +14,6 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use evident_model::{Event, Format};
-use rsigma_eval::event::JsonEvent;
 use rsigma_eval::{
     CorrelationConfig, CorrelationEngine, CorrelationEventMode, EvaluationResult, ResultBody,
     TimestampFallback,
@@ -28,7 +27,7 @@ use crate::config::{DetectConfig, parse_duration_ms};
 use crate::enrich::{ChangeTicket, Enricher};
 use crate::logsource::{Target, targets, vendor_document};
 use crate::ruleset::{Doc, LoadFailure, RuleSet};
-use crate::view::{OcsfView, WindowsView};
+use crate::view::{OcsfView, RecordView, WindowsView};
 
 /// Events waiting for late change tickets, at most; past it the oldest is evaluated early
 /// (counted in [`DetectStats::forced_releases`]).
@@ -527,15 +526,15 @@ impl Detector {
         if let Some((key, doc)) = &vendor
             && let Some(b) = self.buckets.get_mut(key)
         {
-            let json;
+            let record;
             let doc: &dyn rsigma_eval::Event = match doc {
                 VendorDoc::Parsed(u) => {
-                    json = JsonEvent::borrow(u);
-                    &json
+                    record = RecordView::new(u);
+                    &record
                 }
                 VendorDoc::Built(d) => {
-                    json = JsonEvent::borrow(d);
-                    &json
+                    record = RecordView::new(d);
+                    &record
                 }
                 VendorDoc::Windows(view) => view,
             };

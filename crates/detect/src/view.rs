@@ -203,10 +203,8 @@ impl rsigma_eval::Event for WindowsView<'_> {
         if let Some(v) = self.top(path) {
             return Some(EventValue::from(v));
         }
-        let (root, rest) = path.split_once('.')?;
-        let plain = |s: &str| !s.is_empty() && !s.contains(['[', '\\']);
-        if plain(root) && rest.split('.').all(plain) {
-            return collected(self.top(root)?, rest);
+        if let Some(found) = plain_path(path, |key| self.top(key)) {
+            return found;
         }
         // Indexes, escapes and empty segments are rare in rules: read them from the
         // document itself.
@@ -250,11 +248,113 @@ impl rsigma_eval::Event for WindowsView<'_> {
     }
 }
 
+/// A vendor record as rsigma's JSON event over it sees it, but with plain dotted paths
+/// read straight from the record: the JSON event parses every path into steps (a
+/// vector of owned strings) before it looks, and vendor rules look up a dozen per event.
+pub(crate) struct RecordView<'e> {
+    record: &'e Value,
+    json: JsonEvent<'e>,
+    /// Whether a top-level key has a dot in it (vendor records rarely do): only then can
+    /// a dotted path name a key of its own, worth a lookup before walking the path.
+    dotted_keys: OnceCell<bool>,
+}
+
+impl<'e> RecordView<'e> {
+    /// Views `record`.
+    pub(crate) fn new(record: &'e Value) -> RecordView<'e> {
+        RecordView {
+            record,
+            json: JsonEvent::borrow(record),
+            dotted_keys: OnceCell::new(),
+        }
+    }
+}
+
+impl rsigma_eval::Event for RecordView<'_> {
+    fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
+        if let Value::Object(map) = self.record {
+            let flat_key_possible = || {
+                !path.contains('.')
+                    || *self
+                        .dotted_keys
+                        .get_or_init(|| map.keys().any(|k| k.contains('.')))
+            };
+            if flat_key_possible()
+                && let Some(v) = map.get(path)
+            {
+                return Some(EventValue::from(v));
+            }
+            if let Some(found) = plain_path(path, |key| map.get(key)) {
+                return found;
+            }
+        }
+        self.json.get_field(path)
+    }
+
+    fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
+        self.json.any_string_value(pred)
+    }
+
+    fn all_string_values(&self) -> Vec<Cow<'_, str>> {
+        self.json.all_string_values()
+    }
+
+    fn visit_string_values(&self, visit: &mut dyn FnMut(&str)) {
+        self.json.visit_string_values(visit);
+    }
+
+    fn to_json(&self) -> Value {
+        self.record.clone()
+    }
+
+    fn top_level_keys(&self) -> Option<Vec<Cow<'_, str>>> {
+        self.json.top_level_keys()
+    }
+
+    fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        self.json.visit_top_level_keys(visit)
+    }
+}
+
+/// `path` read through a document's top-level fields (`top`), for a path whose whole
+/// (flat) key the caller already looked up: `Some(None)` when a plain path (dotted
+/// segments, none empty, no index or escape) is not there, `None` when the path is not
+/// plain and must be read the long way.
+fn plain_path<'v>(
+    path: &str,
+    top: impl Fn(&str) -> Option<&'v Value>,
+) -> Option<Option<EventValue<'v>>> {
+    let plain = |s: &str| !s.is_empty() && !s.contains(['[', '\\']);
+    match path.split_once('.') {
+        None if plain(path) => Some(None),
+        Some((root, rest)) if plain(root) && rest.split('.').all(plain) => {
+            Some(top(root).and_then(|v| collected(v, rest)))
+        }
+        _ => None,
+    }
+}
+
 /// The values at dotted `path` inside `v`, through arrays on the way (each member), as
 /// rsigma's JSON event collects them: none, one, or an array of all.
 fn collected<'v>(v: &'v Value, path: &str) -> Option<EventValue<'v>> {
+    // Most paths meet no array: walk those without collecting.
+    let (mut at, mut rest) = (v, path);
+    while !rest.is_empty() {
+        match at {
+            Value::Object(map) => {
+                let (key, tail) = rest.split_once('.').unwrap_or((rest, ""));
+                at = map.get(key)?;
+                rest = tail;
+            }
+            Value::Array(_) => break,
+            _ => return None,
+        }
+    }
+    if rest.is_empty() {
+        return Some(EventValue::from(at));
+    }
     let mut out = Vec::new();
-    collect(v, path, &mut out);
+    collect(at, rest, &mut out);
     match out.len() {
         0 => None,
         1 => out.pop(),
@@ -431,6 +531,64 @@ mod tests {
                 view.any_string_value(&|s| s == "203.0.113.9")
                     == json.any_string_value(&|s| s == "203.0.113.9")
             );
+        }
+    }
+
+    /// The record view answers every path exactly as rsigma's JSON event over the same
+    /// record: flat dotted keys before nested ones, arrays on the way (nested too),
+    /// scalars in the way, indexes, escapes, empty segments and non-object records.
+    #[test]
+    fn the_record_view_answers_as_the_json_event_does() {
+        let records = [
+            json!({
+                "eventName": "PutBucketPolicy",
+                "userIdentity": {"type": "Root", "sessionContext": {"attributes": {"mfaAuthenticated": "false"}}},
+                "requestParameters": {"bucketName": "logs", "tags": [{"k": "a"}, {"k": "b", "v": [{"x": 1}, {"x": 2}]}]},
+                "a.b": "flat", "a": {"b": "nested", "c": [[{"d": 1}], {"d": 2}]},
+                "n": 5, "list": ["p", "q"], "empty": {}, "nil": null
+            }),
+            // No dotted key: dotted paths skip the flat lookup.
+            json!({"a": {"b": "nested", "c": [{"d": 1}, {"d": 2}]}, "list": ["p"]}),
+            json!([{"eventName": "x"}]),
+            json!("a string"),
+        ];
+        for (i, record) in records.iter().enumerate() {
+            let json = JsonEvent::borrow(record);
+            let view = RecordView::new(record);
+            let mut probes = Vec::new();
+            paths(record, "", &mut probes);
+            probes.extend(
+                [
+                    "a.b",
+                    "a.c.d",
+                    "requestParameters.tags.k",
+                    "requestParameters.tags.v.x",
+                    "requestParameters.tags[1].k",
+                    "n.x",
+                    "list.x",
+                    "nil.x",
+                    "missing",
+                    "missing.x",
+                    "a..b",
+                    ".a",
+                    "a.",
+                    "a\\.b",
+                    "list[0]",
+                    "[0]",
+                    "eventName",
+                ]
+                .map(String::from),
+            );
+            for path in &probes {
+                assert_eq!(
+                    view.get_field(path).map(|v| owned(&v)),
+                    json.get_field(path).map(|v| owned(&v)),
+                    "record {i}: {path}"
+                );
+            }
+            assert_eq!(view.top_level_keys(), json.top_level_keys(), "record {i}");
+            assert_eq!(view.all_string_values(), json.all_string_values());
+            assert_eq!(view.to_json(), *record);
         }
     }
 

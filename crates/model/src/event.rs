@@ -171,15 +171,32 @@ impl Status {
 /// A parser whose `unmapped` is the vendor record itself says so with
 /// [`Event::set_unmapped_record`] instead of storing a second copy of it: `unmapped` is then
 /// read from `raw_data` when something asks for it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Event {
     attrs: Vec<Attr>,
-    /// A bit per top-level key an attribute was set under ([`key_bit`]): a lookup whose key
-    /// has no bit is a miss without a scan. Bits are not cleared when attributes go (a
-    /// stale bit only costs the scan). Most of detection's lookups are misses.
-    keys: u64,
+    /// The first attribute (index + 1, 0 for none) of each bucket of top-level keys
+    /// ([`bucket_of`]); each attribute links to the next of its bucket ([`Attr::next`]), in
+    /// the order set. A lookup walks its own bucket, usually the handful of attributes
+    /// under one key, instead of scanning all 30–45: rule engines look up a dozen paths
+    /// per event, most of them misses, and that scan was the largest share of detection
+    /// Evident itself spent (issue 5).
+    heads: [u16; BUCKETS],
+    /// More attributes than a bucket link can number (`u16::MAX`): lookups scan them all.
+    unlinked: bool,
     unmapped_record: bool,
     record: OnceLock<Option<Value>>,
+}
+
+impl Default for Event {
+    fn default() -> Event {
+        Event {
+            attrs: Vec::new(),
+            heads: [0; BUCKETS],
+            unlinked: false,
+            unmapped_record: false,
+            record: OnceLock::new(),
+        }
+    }
 }
 
 impl Clone for Event {
@@ -191,7 +208,8 @@ impl Clone for Event {
         attrs.extend(self.attrs.iter().cloned());
         Event {
             attrs,
-            keys: self.keys,
+            heads: self.heads,
+            unlinked: self.unlinked,
             unmapped_record: self.unmapped_record,
             record: self.record.clone(),
         }
@@ -227,16 +245,75 @@ impl Event {
     }
 
     fn with_attrs(attrs: Vec<Attr>) -> Event {
-        Event {
-            keys: attrs.iter().fold(0, |keys, a| keys | key_bit(a.top)),
+        let mut event = Event {
             attrs,
             ..Event::default()
+        };
+        event.relink();
+        event
+    }
+
+    /// The attributes whose [`top_key`] is `top`, in the order set.
+    fn bucket(&self, top: u64) -> Bucket<'_> {
+        let at = if self.unlinked {
+            Link::Scan(0)
+        } else {
+            Link::Chain(self.heads[bucket_of(top)])
+        };
+        Bucket {
+            attrs: &self.attrs,
+            top,
+            at,
         }
     }
 
-    /// Whether an attribute may have been set under `top` (a [`top_key`]).
-    fn may_have(&self, top: u64) -> bool {
-        self.keys & key_bit(top) != 0
+    /// Adds `attr` at the end, linked at the end of its bucket.
+    fn push(&mut self, mut attr: Attr) {
+        attr.next = 0;
+        let Ok(link) = u16::try_from(self.attrs.len() + 1) else {
+            self.attrs.push(attr);
+            self.unlinked = true;
+            return;
+        };
+        let slot = bucket_of(attr.top);
+        self.attrs.push(attr);
+        if self.unlinked {
+            return;
+        }
+        let mut last = self.heads[slot];
+        if last == 0 {
+            self.heads[slot] = link;
+            return;
+        }
+        while let Some(a) = self.attrs.get(usize::from(last) - 1) {
+            if a.next == 0 {
+                break;
+            }
+            last = a.next;
+        }
+        if let Some(a) = self.attrs.get_mut(usize::from(last) - 1) {
+            a.next = link;
+        }
+    }
+
+    /// Links every attribute into its bucket again, after attributes were removed.
+    fn relink(&mut self) {
+        self.heads = [0; BUCKETS];
+        self.unlinked = u16::try_from(self.attrs.len()).is_err();
+        if self.unlinked {
+            return;
+        }
+        let mut tails = [0u16; BUCKETS];
+        for i in 0..self.attrs.len() {
+            let link = (i + 1) as u16;
+            let slot = bucket_of(self.attrs[i].top);
+            self.attrs[i].next = 0;
+            match tails[slot] {
+                0 => self.heads[slot] = link,
+                tail => self.attrs[usize::from(tail) - 1].next = link,
+            }
+            tails[slot] = link;
+        }
     }
 
     /// The event's class, if it is one Evident knows.
@@ -285,35 +362,47 @@ impl Event {
             self.record = OnceLock::new();
         }
         let top = top_key(&path);
-        if !self.may_have(top) {
-            self.keys |= key_bit(top);
-            self.attrs.push(Attr::new(path, value));
-            return self;
-        }
+        // The attribute at `path` or the one above it (with where its path ends), and
+        // whether any lies below `path`.
+        let mut hit = None;
         let mut below = false;
-        for attr in &mut self.attrs {
-            if attr.top != top {
-                continue;
-            }
+        for (i, attr) in self.bucket(top) {
             let existing = attr.path.as_ref();
             if existing == path {
-                attr.value = value;
-                return self;
+                hit = Some((i, None));
+                break;
             }
-            if let Some(rest) = under(&path, existing) {
-                if let Value::Object(map) = &mut attr.value {
-                    set_in(map, rest, value);
-                } else {
-                    *attr = Attr::new(path, value);
-                }
-                return self;
+            if under(&path, existing).is_some() {
+                hit = Some((i, Some(existing.len() + 1)));
+                break;
             }
             below |= under(existing, &path).is_some();
         }
-        if below {
-            self.attrs.retain(|a| under(&a.path, &path).is_none());
+        match hit {
+            Some((i, None)) => self.attrs[i].value = value,
+            Some((i, Some(rest_at))) => {
+                let attr = &mut self.attrs[i];
+                if let Value::Object(map) = &mut attr.value {
+                    set_in(map, &path[rest_at..], value);
+                } else {
+                    // Same top-level key: the attribute keeps its place in its bucket.
+                    attr.path = path;
+                    attr.value = value;
+                }
+            }
+            None => {
+                if below {
+                    self.attrs.retain(|a| under(&a.path, &path).is_none());
+                    self.relink();
+                }
+                self.push(Attr {
+                    top,
+                    next: 0,
+                    path,
+                    value,
+                });
+            }
         }
-        self.attrs.push(Attr::new(path, value));
         self
     }
 
@@ -334,6 +423,7 @@ impl Event {
     /// marker) are kept beside it and win over the record's own keys.
     pub fn set_unmapped_record(&mut self) -> &mut Event {
         self.attrs.retain(|a| a.path != "unmapped");
+        self.relink();
         self.unmapped_record = true;
         self.record = OnceLock::new();
         self
@@ -345,13 +435,7 @@ impl Event {
     /// from the record when [`Event::set_unmapped_record`] was used (explicit `unmapped.*`
     /// attributes first).
     pub fn get(&self, path: &str) -> Option<&Value> {
-        let top = top_key(path);
-        let attrs = if self.may_have(top) {
-            &self.attrs[..]
-        } else {
-            &[]
-        };
-        for a in attrs.iter().filter(|a| a.top == top) {
+        for (_, a) in self.bucket(top_key(path)) {
             if a.path == path {
                 return Some(&a.value);
             }
@@ -373,13 +457,8 @@ impl Event {
     /// attribute's own path: for readers that walk into arrays below an attribute
     /// (`resources.uid` when `resources` is a list), which [`Event::get`] does not.
     pub fn attribute_at(&self, path: &str) -> Option<(&str, &Value)> {
-        let top = top_key(path);
-        if !self.may_have(top) {
-            return None;
-        }
-        self.attrs
-            .iter()
-            .filter(|a| a.top == top)
+        self.bucket(top_key(path))
+            .map(|(_, a)| a)
             .find(|a| a.path == path || under(path, &a.path).is_some())
             .map(|a| (a.path.as_ref(), &a.value))
     }
@@ -417,12 +496,8 @@ impl Event {
 
     /// Sets the attributes below `path` into `map`; whether there was any.
     fn assemble_into(&self, map: &mut Map<String, Value>, path: &str) -> bool {
-        let top = top_key(path);
-        if !self.may_have(top) {
-            return false;
-        }
         let mut found = false;
-        for a in self.attrs.iter().filter(|a| a.top == top) {
+        for (_, a) in self.bucket(top_key(path)) {
             if let Some(rest) = under(&a.path, path) {
                 set_in(map, rest, a.value.clone());
                 found = true;
@@ -440,28 +515,43 @@ impl Event {
     /// Each top-level key once, in the order first set (`unmapped` last when the record
     /// stands for it): rule engines probe their field indexes by these, for every event.
     pub fn top_level_keys<'e>(&'e self) -> Vec<&'e str> {
+        if self.attrs.len() > WIDE_EVENT {
+            // Searching the keys listed so far would take quadratic time: a set instead.
+            let mut seen = std::collections::HashSet::new();
+            let mut tops: Vec<&'e str> = self
+                .attrs
+                .iter()
+                .map(|a| top_level_key(&a.path, a.top))
+                .filter(|key| seen.insert(*key))
+                .collect();
+            if self.unmapped_record && seen.insert("unmapped") {
+                tops.push("unmapped");
+            }
+            return tops;
+        }
         let mut tops: Vec<(u64, &'_ str)> = Vec::with_capacity(32);
-        // One bit per `top_key` hash: a key whose bit is clear is new without a search.
-        let mut seen = 0u64;
-        let mut add = |top: u64, path: &'e str| {
-            let bit = key_bit(top);
+        // A bit per 256th of the key numbers: a key whose bit is clear is new without a
+        // search. Most attributes are top-level keys of their own, and with 64 bits half
+        // of an event's 30 keys found their bit taken and searched the whole list.
+        let mut seen = [0u64; 4];
+        let unmapped = self
+            .unmapped_record
+            .then(|| (top_key("unmapped"), "unmapped"));
+        let attrs = self.attrs.iter().map(|a| (a.top, a.path.as_ref()));
+        for (top, path) in attrs.chain(unmapped) {
+            let slot = (top.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
+            let (word, bit) = (slot / 64, 1u64 << (slot % 64));
             // Attributes of one key are usually set together: look at the last one first.
-            if seen & bit != 0
+            if seen[word] & bit != 0
                 && tops
                     .iter()
                     .rev()
                     .any(|(t, key)| *t == top && has_top_key(path, key))
             {
-                return;
+                continue;
             }
-            seen |= bit;
+            seen[word] |= bit;
             tops.push((top, top_level_key(path, top)));
-        };
-        for a in &self.attrs {
-            add(a.top, &a.path);
-        }
-        if self.unmapped_record {
-            add(top_key("unmapped"), "unmapped");
         }
         tops.into_iter().map(|(_, k)| k).collect()
     }
@@ -534,6 +624,8 @@ struct Attr {
     /// path or one above the other, and comparing it first keeps `set` and `get` from
     /// comparing strings with every attribute (that was 45 % of a CloudTrail parse).
     top: u64,
+    /// The next attribute of its bucket ([`Event::heads`]): index + 1, 0 for none.
+    next: u16,
     path: Cow<'static, str>,
     value: Value,
 }
@@ -542,8 +634,57 @@ impl Attr {
     fn new(path: Cow<'static, str>, value: Value) -> Attr {
         Attr {
             top: top_key(&path),
+            next: 0,
             path,
             value,
+        }
+    }
+}
+
+/// Attributes past which [`Event::top_level_keys`] keeps a set of the keys it has listed.
+const WIDE_EVENT: usize = 256;
+
+/// Buckets of top-level keys an event links its attributes into.
+const BUCKETS: usize = 64;
+
+/// The bucket of a [`top_key`].
+fn bucket_of(top: u64) -> usize {
+    (top.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
+}
+
+/// The attributes of one top-level key ([`Event::bucket`]), with their indexes.
+struct Bucket<'e> {
+    attrs: &'e [Attr],
+    top: u64,
+    at: Link,
+}
+
+/// Where a [`Bucket`] walk goes next.
+enum Link {
+    /// The next link of a bucket's chain (index + 1, 0 at the end).
+    Chain(u16),
+    /// The next index of a scan over every attribute ([`Event::unlinked`]).
+    Scan(usize),
+}
+
+impl<'e> Iterator for Bucket<'e> {
+    type Item = (usize, &'e Attr);
+
+    fn next(&mut self) -> Option<(usize, &'e Attr)> {
+        loop {
+            let i = match &mut self.at {
+                Link::Chain(0) => return None,
+                Link::Chain(link) => usize::from(*link) - 1,
+                Link::Scan(i) => *i,
+            };
+            let attr = self.attrs.get(i)?;
+            match &mut self.at {
+                Link::Chain(link) => *link = attr.next,
+                Link::Scan(next) => *next += 1,
+            }
+            if attr.top == self.top {
+                return Some((i, attr));
+            }
         }
     }
 }
@@ -553,17 +694,39 @@ impl Attr {
 /// and nearly always different otherwise; the length also tells where the key ends.
 fn top_key(path: &str) -> u64 {
     let bytes = path.as_bytes();
+    let Some(head) = bytes.first_chunk::<8>() else {
+        return top_key_bytewise(bytes);
+    };
+    // Eight bytes at once (every lookup starts here): a zero byte of `word ^ dots` is a
+    // dot, and the lowest flagged byte of the zero-byte test is the first one.
+    let word = u64::from_le_bytes(*head);
+    let x = word ^ 0x2e2e_2e2e_2e2e_2e2e;
+    let dots = x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080;
+    let len = if dots != 0 {
+        (dots.trailing_zeros() / 8) as usize
+    } else {
+        8 + bytes[8..]
+            .iter()
+            .position(|b| *b == b'.')
+            .unwrap_or(bytes.len() - 8)
+    };
+    let prefix = len.min(7);
+    let kept = if prefix == 0 {
+        0
+    } else {
+        word & (u64::MAX >> (64 - 8 * prefix))
+    };
+    kept | (len.min(255) as u64) << 56
+}
+
+/// [`top_key`] of a path shorter than eight bytes.
+fn top_key_bytewise(bytes: &[u8]) -> u64 {
     let len = bytes.iter().position(|b| *b == b'.').unwrap_or(bytes.len());
     let mut key = [0u8; 8];
     let prefix = len.min(7);
     key[..prefix].copy_from_slice(&bytes[..prefix]);
     key[7] = u8::try_from(len).unwrap_or(u8::MAX);
     u64::from_le_bytes(key)
-}
-
-/// A bit per [`top_key`], for listing an event's keys.
-fn key_bit(top: u64) -> u64 {
-    1 << (top.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58)
 }
 
 /// The top-level key of `path`, whose [`top_key`] is `top`.
@@ -582,11 +745,17 @@ fn has_top_key(path: &str, key: &str) -> bool {
     if n >= 255 {
         return path.split('.').next() == Some(key);
     }
-    n <= 7 || path.as_bytes().get(7..n) == key.as_bytes().get(7..n)
+    // Byte by byte: these tails are short, shorter than a call to `memcmp`.
+    let (path, key) = (path.as_bytes(), key.as_bytes());
+    n <= 7 || (7..n).all(|i| path.get(i) == key.get(i))
 }
 
 /// `path` below `prefix` (`actor.user.name` below `actor`): the rest after the dot.
 fn under<'p>(path: &'p str, prefix: &str) -> Option<&'p str> {
+    // The dot first: it rules out nearly every sibling without comparing strings.
+    if path.as_bytes().get(prefix.len()) != Some(&b'.') {
+        return None;
+    }
     path.strip_prefix(prefix)?.strip_prefix('.')
 }
 
@@ -699,9 +868,9 @@ mod tests {
         assert_eq!(e.get_str("actor.user.name.first"), Some("a"));
     }
 
-    /// The key filter lets lookups skip the scan only for keys never set: whatever was set
-    /// (directly, by `from`, replaced, or moved under an object) is found, whatever was
-    /// not is not, across more keys than the filter has bits.
+    /// Lookups walk only their key's bucket: whatever was set (directly, by `from`,
+    /// replaced, or moved under an object) is found, whatever was not is not, across more
+    /// keys than there are buckets.
     #[test]
     fn lookups_find_exactly_what_was_set() {
         let mut e = Event::from(
@@ -743,6 +912,51 @@ mod tests {
             assert_eq!(e.object(&format!("absent{i}")), None, "absent{i}");
         }
         assert_eq!(Event::default().get("time"), None);
+    }
+
+    /// The eight-bytes-at-once key number is the one the byte-by-byte definition gives,
+    /// wherever the first dot is (or none), for short, long and non-ASCII keys.
+    #[test]
+    fn top_keys_match_their_bytewise_definition() {
+        let mut paths = vec![String::new(), ".".into(), "a".into(), "é.b".into()];
+        for key_len in 0..20 {
+            for tail in ["", ".x", ".user.name", "..", ".é"] {
+                paths.push(format!("{}{tail}", "k".repeat(key_len)));
+                paths.push(format!("{}{tail}", "é".repeat(key_len)));
+            }
+        }
+        paths.push(format!("{}.x", "a".repeat(300)));
+        paths.push("a".repeat(300));
+        for path in &paths {
+            assert_eq!(top_key(path), top_key_bytewise(path.as_bytes()), "{path:?}");
+        }
+    }
+
+    /// An event with more attributes than bucket links can number is scanned instead,
+    /// and still finds exactly what was set.
+    #[test]
+    fn lookups_past_the_bucket_links_scan_every_attribute() {
+        let map: Map<String, Value> = (0..70_000).map(|i| (format!("k{i}"), json!(i))).collect();
+        let mut e = Event::from(map);
+        e.set("actor.user.name", "alice").set("k5.x", 1);
+        assert_eq!(e.get("k69999"), Some(&json!(69_999)));
+        assert_eq!(e.get_str("actor.user.name"), Some("alice"));
+        // A number in the way was replaced (by `k5.x`, in its place).
+        assert_eq!(e.get("k5.x"), Some(&json!(1)));
+        assert_eq!(e.get("k5"), None);
+        assert_eq!(e.get("k70000"), None);
+        assert_eq!(e.top_level_keys().len(), 70_001);
+        // Removing attributes links the rest again.
+        e.set("actor", "bob");
+        let small = Event::from(
+            json!({"a": 1, "b": {"c": 2}})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        assert_eq!(small.get("b.c"), Some(&json!(2)));
+        assert_eq!(e.get_str("actor"), Some("bob"));
+        assert_eq!(e.get("actor.user.name"), None);
     }
 
     #[test]
@@ -796,6 +1010,14 @@ mod tests {
             wide.set(format!("{name}.a"), 1).set(format!("{name}.b"), 2);
         }
         assert_eq!(wide.top_level_keys(), names);
+        // Fewer attributes than that, but still more keys than buckets.
+        let mut medium = Event::default();
+        for name in &names[..100] {
+            medium
+                .set(format!("{name}.a"), 1)
+                .set(format!("{name}.b"), 2);
+        }
+        assert_eq!(medium.top_level_keys(), names[..100]);
 
         // Keys of 255 bytes and more share a length byte; they are still told apart.
         let (long_a, long_b) = ("a".repeat(300), format!("{}b", "a".repeat(299)));
