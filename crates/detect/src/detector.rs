@@ -773,11 +773,26 @@ impl rsigma_eval::Event for Tagged<'_> {
         serde_json::json!({ "event_id": id })
     }
 
+    /// The document's keys and, beside a vendor record, `evident`: rsigma's candidate index
+    /// probes a rule's fields only under the keys listed, so without it a vendor rule
+    /// whose fields are all `evident.*` would never be evaluated.
     fn top_level_keys(&self) -> Option<Vec<Cow<'_, str>>> {
-        self.inner.top_level_keys()
+        let mut keys = self.inner.top_level_keys()?;
+        if self.evident.is_some() && !keys.iter().any(|k| k == "evident") {
+            keys.push(Cow::Borrowed("evident"));
+        }
+        Some(keys)
     }
 
     fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
-        self.inner.visit_top_level_keys(visit)
+        let mut evident_seen = false;
+        let listed = self.inner.visit_top_level_keys(&mut |key| {
+            evident_seen |= key == "evident";
+            visit(key);
+        });
+        if listed && self.evident.is_some() && !evident_seen {
+            visit("evident");
+        }
+        listed
     }
 }

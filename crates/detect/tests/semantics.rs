@@ -565,3 +565,53 @@ fn filters_exclude_from_the_rules_they_name() {
         Some("10.0.0.8")
     );
 }
+
+/// Vendor rules see the `evident` enrichment beside the record: a rule whose only field is
+/// `evident.time.after_hours` is a candidate for vendor records too (the record has no
+/// `evident` key of its own for rsigma's index to find it by).
+#[test]
+fn vendor_rules_match_the_evident_enrichment() {
+    use evident_detect::RawRecord;
+    use evident_model::Format;
+    use evident_sources::{ParseContext, Parser};
+
+    let rule = "title: After hours API call\nid: after-hours-api\n\
+        logsource: {product: aws, service: cloudtrail}\n\
+        detection:\n  selection:\n    evident.time.after_hours: true\n  condition: selection\n\
+        level: low\n";
+    let mut rules = RuleSet::new();
+    rules.add_yaml("inline.yml", rule);
+    let mut config = DetectConfig::default();
+    config.detection.suppress = "0s".into();
+    let mut d = Detector::new(&rules, &config).unwrap();
+    let ctx = ParseContext::new("test", 1_764_151_200_000_000_000);
+    // Thursday 2026-11-26: 14:00 UTC is business hours by default, 23:30 is not.
+    for (i, time) in ["2026-11-26T14:00:00Z", "2026-11-26T23:30:00Z"]
+        .iter()
+        .enumerate()
+    {
+        let record = json!({
+            "eventVersion": "1.08", "eventTime": time, "eventSource": "s3.amazonaws.com",
+            "eventName": "ListBuckets", "awsRegion": "us-east-1",
+            "sourceIPAddress": "203.0.113.9", "userAgent": "aws-cli/2",
+            "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "111122223333"},
+            "eventID": format!("e{i}"), "eventType": "AwsApiCall", "recipientAccountId": "111122223333"
+        })
+        .to_string()
+        .into_bytes();
+        let events = Parser::new(Format::CloudTrail)
+            .parse(&record, &ctx)
+            .unwrap();
+        for e in events {
+            let raw = RawRecord {
+                format: Format::CloudTrail,
+                bytes: Some(&record),
+            };
+            d.process(e, Some(raw), EventRef::ledger(i as u64));
+        }
+    }
+    d.finish();
+    let alerts = d.take_alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].events, vec![EventRef::ledger(1)]);
+}
