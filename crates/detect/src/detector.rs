@@ -11,14 +11,15 @@
 //! rule tests) every ticket is known up front and [`Detector::finish`] releases the queue.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use evident_model::{Event, Format};
+use evident_model::{Event, Format, TopLevelKey};
 use rsigma_eval::{
     CorrelationConfig, CorrelationEngine, CorrelationEventMode, EvaluationResult, ResultBody,
     TimestampFallback,
 };
-use rsigma_parser::{Level, SigmaCollection};
+use rsigma_parser::fieldpath::{first_unescaped, unescape_brackets};
+use rsigma_parser::{Detection, Level, SigmaCollection};
 use serde_json::Value;
 
 use crate::DetectError;
@@ -27,7 +28,7 @@ use crate::config::{DetectConfig, parse_duration_ms};
 use crate::enrich::{ChangeTicket, Enricher};
 use crate::logsource::{Target, targets, vendor_document};
 use crate::ruleset::{Doc, LoadFailure, RuleSet};
-use crate::view::{OcsfView, RecordView, WindowsView};
+use crate::view::{OcsfView, ProbedView, RecordView, WindowsView};
 
 /// Events waiting for late change tickets, at most; past it the oldest is evaluated early
 /// (counted in [`DetectStats::forced_releases`]).
@@ -82,6 +83,10 @@ type Placed = (String, Vec<(Target, bool)>);
 /// One compiled engine; its key in [`Detector::buckets`] says what it serves.
 struct Bucket {
     engine: CorrelationEngine,
+    /// Every top-level key its rules can probe ([`probe_roots`]): a normalized event is
+    /// asked for these instead of listing all of its keys. `None` when there are more of
+    /// them than an event has keys ([`MAX_PROBED_ROOTS`]): listing is cheaper then.
+    roots: Option<Vec<TopLevelKey>>,
 }
 
 /// An event waiting for late change tickets.
@@ -301,9 +306,10 @@ impl Detector {
                 max_correlation_events: CORRELATION_EVENT_REFS,
                 ..CorrelationConfig::default()
             });
+            let roots = Some(probe_roots(&collection)).filter(|r| r.len() <= MAX_PROBED_ROOTS);
             match engine.add_collection(&collection) {
                 Ok(()) => {
-                    buckets.insert(key, Bucket { engine });
+                    buckets.insert(key, Bucket { engine, roots });
                 }
                 Err(e) => failures.push(LoadFailure {
                     file: format!("({})", target_name(key.0)),
@@ -510,7 +516,23 @@ impl Detector {
         // One view for both passes: its key index is built once per event.
         let view = OcsfView::new(norm);
         if let Some(b) = self.buckets.get_mut(&(Target::Normalized, deferred)) {
-            let evicted = run(b, &view, None, origin, ts, self.max_state, &mut results);
+            let probed;
+            let doc: &dyn rsigma_eval::Event = match &b.roots {
+                Some(roots) => {
+                    probed = ProbedView::new(&view, roots);
+                    &probed
+                }
+                None => &view,
+            };
+            let evicted = run(
+                &mut b.engine,
+                doc,
+                None,
+                origin,
+                ts,
+                self.max_state,
+                &mut results,
+            );
             self.stats.correlation_evictions += evicted;
             if !deferred && !self.deferred_keys.is_empty() {
                 let before = results.len();
@@ -539,7 +561,7 @@ impl Detector {
                 VendorDoc::Windows(view) => view,
             };
             let evicted = run(
-                b,
+                &mut b.engine,
                 doc,
                 Some(&view),
                 origin,
@@ -675,7 +697,7 @@ fn unmapped_is_the_record(format: Format) -> bool {
 /// Evaluates one document on one bucket (with `evident.*` read from `overlay` when the
 /// document is a vendor record); returns correlation state entries evicted.
 fn run(
-    b: &mut Bucket,
+    engine: &mut CorrelationEngine,
     doc: &dyn rsigma_eval::Event,
     overlay: Option<&dyn rsigma_eval::Event>,
     origin: &EventRef,
@@ -684,19 +706,19 @@ fn run(
     out: &mut Vec<EvaluationResult>,
 ) -> u64 {
     let mut evicted = 0;
-    let before = b.engine.state_count();
+    let before = engine.state_count();
     if before >= max_state {
         // Drop what fell out of its window and, if still at the cap, the stalest groups
         // down to 90 % of it; either way the state is forgotten, and counted.
-        b.engine.evict_expired(ts);
-        evicted = before.saturating_sub(b.engine.state_count()) as u64;
+        engine.evict_expired(ts);
+        evicted = before.saturating_sub(engine.state_count()) as u64;
     }
     let event = Tagged {
         inner: doc,
         evident: overlay,
         origin,
     };
-    out.extend(b.engine.process_event_at(&event, ts));
+    out.extend(engine.process_event_at(&event, ts));
     evicted
 }
 
@@ -725,6 +747,57 @@ fn detection_group(norm: &Event) -> BTreeMap<String, String> {
         g.insert("source".into(), v);
     }
     g
+}
+
+/// Top-level keys past which asking an event for each costs more than listing its own
+/// (normalized events have 30–40).
+const MAX_PROBED_ROOTS: usize = 48;
+
+/// The top-level keys the rules and filters of `collection` can probe: every key rsigma's
+/// candidate index files a field under (the field name whole, its first segment, the array
+/// name before a first `[`, each bracket-unescaped as rsigma does), and the plain prefixes
+/// before the first `.` and `[` too, less those with a dot (a normalized event's keys
+/// never hold one). A superset: listing more keys than the index knows only costs a
+/// lookup.
+fn probe_roots(collection: &SigmaCollection) -> Vec<TopLevelKey> {
+    fn walk<'d>(d: &'d Detection, out: &mut Vec<&'d str>) {
+        match d {
+            Detection::AllOf(items) => {
+                out.extend(items.iter().filter_map(|i| i.field.name.as_deref()));
+            }
+            Detection::AnyOf(ds) | Detection::And(ds) => ds.iter().for_each(|d| walk(d, out)),
+            Detection::ArrayMatch { field, body, .. } => {
+                out.push(field);
+                walk(body, out);
+            }
+            Detection::Conditional { named, .. } => named.values().for_each(|d| walk(d, out)),
+            Detection::Keywords(_) => {}
+        }
+    }
+    let mut fields = Vec::new();
+    let detections = collection
+        .rules
+        .iter()
+        .map(|r| &r.detection)
+        .chain(collection.filters.iter().map(|f| &f.detection));
+    for d in detections.flat_map(|d| d.named.values()) {
+        walk(d, &mut fields);
+    }
+    let mut roots = BTreeSet::new();
+    for field in fields {
+        let segment = first_unescaped(field, b'.').map_or(field, |dot| &field[..dot]);
+        let name = first_unescaped(segment, b'[').map_or(segment, |at| &segment[..at]);
+        for key in [field, segment, name] {
+            roots.insert(unescape_brackets(key).into_owned());
+        }
+        roots.extend(field.split(['.', '[']).next().map(str::to_owned));
+    }
+    // A normalized event's top-level keys never hold a dot.
+    roots
+        .into_iter()
+        .filter(|r| !r.is_empty() && !r.contains('.'))
+        .map(|r| TopLevelKey::new(&r))
+        .collect()
 }
 
 /// Does the rule's detection look at `evident.change_ticket`?
@@ -794,5 +867,87 @@ impl rsigma_eval::Event for Tagged<'_> {
             visit("evident");
         }
         listed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::builtin_files;
+    use crate::testing::TestFile;
+    use serde_json::json;
+
+    const T0: i64 = 1_795_687_200_000;
+
+    /// Alerts (rule, group, events) `rules` raise over `events`, with the normalized
+    /// buckets asking for only their rules' keys, or (`probed` false) listing every key.
+    fn alerts(rules: &RuleSet, events: &[Event], probed: bool) -> Vec<String> {
+        let mut config = DetectConfig::default();
+        config.detection.suppress = "0s".into();
+        config.detection.max_alerts_per_rule_per_hour = 100_000;
+        let mut d = Detector::new(rules, &config).unwrap();
+        for ((target, _), b) in &mut d.buckets {
+            if *target == Target::Normalized {
+                assert!(b.roots.is_some(), "the normalized buckets have known keys");
+                if !probed {
+                    b.roots = None;
+                }
+            }
+        }
+        for (i, e) in events.iter().enumerate() {
+            d.process(e.clone(), None, EventRef::ledger(i as u64));
+        }
+        d.finish();
+        let mut out: Vec<String> = d
+            .take_alerts()
+            .iter()
+            .map(|a| format!("{} {:?} {:?}", a.rule_id, a.group, a.events))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Asking a normalized event for the keys its rules can probe finds every alert
+    /// listing all of its keys finds: over every normalized test event of the pack, and
+    /// rules whose fields are in arrays, under `unmapped`, or named by a filter.
+    #[test]
+    fn probing_only_the_rules_keys_finds_the_same_alerts() {
+        let mut rules = RuleSet::builtin();
+        rules.add_yaml(
+            "inline.yml",
+            "title: A resource\nid: a-resource\nlogsource: {product: evident}\n\
+             detection:\n  sel:\n    resources.uid: 'arn:2'\n  condition: sel\nlevel: low\n\
+             ---\n\
+             title: Record field\nid: record-field\nlogsource: {product: evident}\n\
+             detection:\n  sel:\n    unmapped.eventName|startswith: 'Put'\n  condition: sel\nlevel: low\n\
+             ---\n\
+             title: Not from the office\nid: not-office\nfilter:\n  rules: [record-field]\n  \
+             selection:\n    src_endpoint.ip: 10.0.0.1\n  condition: not selection\n",
+        );
+        assert!(rules.failures().is_empty(), "{:?}", rules.failures());
+        let mut events = Vec::new();
+        for (_, text) in builtin_files(true) {
+            let file: TestFile = yaml_serde::from_str(&text).unwrap();
+            for case in file.cases.iter().filter(|c| c.format.is_none()) {
+                for e in &case.events {
+                    events.push(serde_json::from_value::<Event>(e.clone()).unwrap());
+                }
+            }
+        }
+        let mut put = Event::new(evident_model::Class::ApiActivity, 3, T0);
+        put.set("resources", json!([{"uid": "arn:1"}, {"uid": "arn:2"}]))
+            .set("src_endpoint.ip", "198.51.100.7")
+            .set("raw_data", r#"{"eventName":"PutBucketPolicy"}"#);
+        put.set_unmapped_record();
+        let mut office = put.clone();
+        office.set("src_endpoint.ip", "10.0.0.1");
+        events.extend([put, office]);
+        assert!(events.len() > 100, "{} events", events.len());
+
+        let probed = alerts(&rules, &events, true);
+        assert_eq!(probed, alerts(&rules, &events, false));
+        let fired = |id: &str| probed.iter().filter(|a| a.starts_with(id)).count();
+        assert_eq!((fired("a-resource"), fired("record-field")), (2, 1));
+        assert!(probed.len() > 20, "{probed:?}");
     }
 }

@@ -556,6 +556,18 @@ impl Event {
         tops.into_iter().map(|(_, k)| k).collect()
     }
 
+    /// Whether an attribute is set under the top-level `key` (`unmapped` also when the
+    /// record stands for it): a rule engine that knows which keys its rules can probe asks
+    /// for those, a walk of one bucket each, instead of listing every key of the event.
+    pub fn has_top_level_key(&self, key: &TopLevelKey) -> bool {
+        let name = key.name.as_str();
+        key.dotless
+            && ((self.unmapped_record && name == "unmapped")
+                || self
+                    .bucket(key.top)
+                    .any(|(_, a)| has_top_key(&a.path, name)))
+    }
+
     /// The vendor record `unmapped` stands for, when [`Event::set_unmapped_record`] was used
     /// (parsed from `raw_data` on first use).
     pub fn unmapped_record(&self) -> Option<&Value> {
@@ -611,6 +623,39 @@ impl Event {
             }
         }
         map
+    }
+}
+
+/// A top-level key to look for in many events ([`Event::has_top_level_key`]), its number
+/// worked out once.
+#[derive(Clone, Debug)]
+pub struct TopLevelKey {
+    name: String,
+    top: u64,
+    /// Not empty and without a dot (a key with one is no event's top-level key).
+    dotless: bool,
+}
+
+impl TopLevelKey {
+    /// The key `name`.
+    pub fn new(name: &str) -> TopLevelKey {
+        let top = top_key(name);
+        let dotless = !name.is_empty()
+            && match (top >> 56) as usize {
+                // The number's length byte is where the first dot is.
+                255 => !name.contains('.'),
+                len => len == name.len(),
+            };
+        TopLevelKey {
+            name: name.to_owned(),
+            top,
+            dotless,
+        }
+    }
+
+    /// The key's name.
+    pub fn as_str(&self) -> &str {
+        &self.name
     }
 }
 
@@ -723,8 +768,9 @@ fn top_key(path: &str) -> u64 {
 fn top_key_bytewise(bytes: &[u8]) -> u64 {
     let len = bytes.iter().position(|b| *b == b'.').unwrap_or(bytes.len());
     let mut key = [0u8; 8];
-    let prefix = len.min(7);
-    key[..prefix].copy_from_slice(&bytes[..prefix]);
+    for (k, b) in key.iter_mut().zip(&bytes[..len.min(7)]) {
+        *k = *b;
+    }
     key[7] = u8::try_from(len).unwrap_or(u8::MAX);
     u64::from_le_bytes(key)
 }
@@ -997,7 +1043,24 @@ mod tests {
                 "raw_data"
             ]
         );
+        // Exactly the listed keys are had, and nothing else.
+        for key in e.top_level_keys() {
+            assert!(e.has_top_level_key(&TopLevelKey::new(key)), "{key}");
+        }
+        for key in [
+            "metadata_",
+            "metadat",
+            "sr",
+            "src_",
+            "http_reques",
+            "actor.user",
+            "",
+            "unmapped",
+        ] {
+            assert!(!e.has_top_level_key(&TopLevelKey::new(key)), "{key}");
+        }
         e.set_unmapped_record();
+        assert!(e.has_top_level_key(&TopLevelKey::new("unmapped")));
         assert_eq!(e.top_level_keys().last(), Some(&"unmapped"));
         e.set("unmapped.evident_parse", "x");
         let tops = e.top_level_keys();
@@ -1026,6 +1089,10 @@ mod tests {
             .set(format!("{long_b}.x"), 2)
             .set(format!("{long_a}.y"), 3);
         assert_eq!(long.top_level_keys(), [long_a.as_str(), long_b.as_str()]);
+        let has = |key: &str| long.has_top_level_key(&TopLevelKey::new(key));
+        assert!(has(&long_a) && has(&long_b));
+        assert!(!has(&"a".repeat(299)) && !has(&format!("{}c", "a".repeat(299))));
+        assert!(!has(&format!("{long_a}.x")));
         assert_eq!(long.get(&format!("{long_a}.y")), Some(&Value::from(3)));
         assert_eq!(long.get(&format!("{long_b}.y")), None);
         assert_eq!(

@@ -25,7 +25,7 @@ pub use case::{
     Case, CaseChange, CaseError, CaseRecord, Disposition, PostMortem, Sla, SlaBreaches, Stage,
 };
 pub use controls::{CRITERIA, Criterion, SourceCategory, criterion};
-pub use event::{Class, Event, OCSF_VERSION, Severity, Status};
+pub use event::{Class, Event, OCSF_VERSION, Severity, Status, TopLevelKey};
 
 /// A value that failed validation, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
