@@ -28,7 +28,7 @@ use crate::config::{DetectConfig, parse_duration_ms};
 use crate::enrich::{ChangeTicket, Enricher};
 use crate::logsource::{Target, targets, vendor_document};
 use crate::ruleset::{Doc, LoadFailure, RuleSet};
-use crate::view::{OcsfView, ProbedView, RecordView, WindowsView};
+use crate::view::{OcsfView, RecordView, WindowsView};
 
 /// Events waiting for late change tickets, at most; past it the oldest is evaluated early
 /// (counted in [`DetectStats::forced_releases`]).
@@ -513,20 +513,14 @@ impl Detector {
             Some((key, VendorDoc::Built(doc)))
         });
         let mut results = Vec::new();
-        // One view for both passes: its key index is built once per event.
-        let view = OcsfView::new(norm);
         if let Some(b) = self.buckets.get_mut(&(Target::Normalized, deferred)) {
-            let probed;
-            let doc: &dyn rsigma_eval::Event = match &b.roots {
-                Some(roots) => {
-                    probed = ProbedView::new(&view, roots);
-                    &probed
-                }
-                None => &view,
+            let view = match &b.roots {
+                Some(roots) => OcsfView::probing(norm, roots),
+                None => OcsfView::new(norm),
             };
             let evicted = run(
                 &mut b.engine,
-                doc,
+                &view,
                 None,
                 origin,
                 ts,
@@ -560,10 +554,12 @@ impl Detector {
                 }
                 VendorDoc::Windows(view) => view,
             };
+            // The normalized event answers the record's `evident.*` paths.
+            let enrichment = OcsfView::new(norm);
             let evicted = run(
                 &mut b.engine,
                 doc,
-                Some(&view),
+                Some(&enrichment),
                 origin,
                 ts,
                 self.max_state,

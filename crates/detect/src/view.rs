@@ -21,6 +21,8 @@ pub(crate) struct OcsfView<'e> {
     event: &'e Event,
     /// [`OcsfView::tops`], worked out once: rsigma asks for them at every evaluation.
     tops: OnceCell<Vec<&'e str>>,
+    /// The only top-level keys the rules can probe ([`OcsfView::probing`]).
+    roots: Option<&'e [TopLevelKey]>,
 }
 
 impl<'e> OcsfView<'e> {
@@ -29,6 +31,31 @@ impl<'e> OcsfView<'e> {
         OcsfView {
             event,
             tops: OnceCell::new(),
+            roots: None,
+        }
+    }
+
+    /// Views `event` for rules that can probe only `roots` (every top-level key rsigma's
+    /// index could look up): the same answers, but its top-level keys are those of
+    /// `roots` it has. Listing all 30-odd keys of an event and looking each up in the
+    /// index (most find no rule field under them) was a fifth of detection; asking the
+    /// event for the dozen keys the rules use is a walk of one short bucket each.
+    pub(crate) fn probing(event: &'e Event, roots: &'e [TopLevelKey]) -> OcsfView<'e> {
+        OcsfView {
+            roots: Some(roots),
+            ..OcsfView::new(event)
+        }
+    }
+
+    /// Calls `visit` with each top-level key rsigma is told of: those of `roots` the event
+    /// has, or all.
+    fn for_each_key(&self, mut visit: impl FnMut(&'e str)) {
+        match self.roots {
+            Some(roots) => roots
+                .iter()
+                .filter(|root| self.event.has_top_level_key(root))
+                .for_each(|root| visit(root.as_str())),
+            None => self.tops().iter().for_each(|top| visit(top)),
         }
     }
 
@@ -90,69 +117,13 @@ impl rsigma_eval::Event for OcsfView<'_> {
     }
 
     fn top_level_keys(&self) -> Option<Vec<Cow<'_, str>>> {
-        Some(self.tops().iter().map(|t| Cow::Borrowed(*t)).collect())
+        let mut keys = Vec::new();
+        self.for_each_key(|key| keys.push(Cow::Borrowed(key)));
+        Some(keys)
     }
 
     fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
-        for top in self.tops().iter().copied() {
-            visit(top);
-        }
-        true
-    }
-}
-
-/// A normalized event as rules that can probe only `roots` see it: the same answers, but
-/// its top-level keys are those of `roots` it has. Listing all 30-odd keys of an event
-/// and looking each up in rsigma's index (most find no rule field under them) was a
-/// fifth of detection; asking the event for the dozen keys the rules use is a walk of
-/// one short bucket each.
-pub(crate) struct ProbedView<'v, 'e> {
-    view: &'v OcsfView<'e>,
-    roots: &'v [TopLevelKey],
-}
-
-impl<'v, 'e> ProbedView<'v, 'e> {
-    /// `view`, listing only `roots` (every key rsigma's index could look up).
-    pub(crate) fn new(view: &'v OcsfView<'e>, roots: &'v [TopLevelKey]) -> ProbedView<'v, 'e> {
-        ProbedView { view, roots }
-    }
-
-    fn present(&self) -> impl Iterator<Item = &'v str> {
-        let event = self.view.event;
-        self.roots
-            .iter()
-            .filter(move |root| event.has_top_level_key(root))
-            .map(TopLevelKey::as_str)
-    }
-}
-
-impl rsigma_eval::Event for ProbedView<'_, '_> {
-    fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
-        self.view.get_field(path)
-    }
-
-    fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
-        self.view.any_string_value(pred)
-    }
-
-    fn all_string_values(&self) -> Vec<Cow<'_, str>> {
-        self.view.all_string_values()
-    }
-
-    fn visit_string_values(&self, visit: &mut dyn FnMut(&str)) {
-        self.view.visit_string_values(visit);
-    }
-
-    fn to_json(&self) -> Value {
-        self.view.to_json()
-    }
-
-    fn top_level_keys(&self) -> Option<Vec<Cow<'_, str>>> {
-        Some(self.present().map(Cow::Borrowed).collect())
-    }
-
-    fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
-        self.present().for_each(visit);
+        self.for_each_key(visit);
         true
     }
 }
