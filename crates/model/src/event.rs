@@ -422,8 +422,11 @@ impl Event {
     /// came), so it is not stored twice; `unmapped.*` attributes set explicitly (a parse
     /// marker) are kept beside it and win over the record's own keys.
     pub fn set_unmapped_record(&mut self) -> &mut Event {
+        let before = self.attrs.len();
         self.attrs.retain(|a| a.path != "unmapped");
-        self.relink();
+        if self.attrs.len() < before {
+            self.relink();
+        }
         self.unmapped_record = true;
         self.record = OnceLock::new();
         self
