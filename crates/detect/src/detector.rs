@@ -26,6 +26,8 @@ use crate::DetectError;
 use crate::alert::{Alert, AlertBook, EventRef, Hit, RuleCounters, tsc_criterion};
 use crate::config::{DetectConfig, parse_duration_ms};
 use crate::enrich::{ChangeTicket, Enricher};
+use crate::gate::Gate;
+use crate::literals::index_typed_literals;
 use crate::logsource::{Target, targets, vendor_document};
 use crate::ruleset::{Doc, LoadFailure, RuleSet};
 use crate::view::{OcsfView, RecordView, WindowsView};
@@ -87,6 +89,9 @@ struct Bucket {
     /// asked for these instead of listing all of its keys. `None` when there are more of
     /// them than an event has keys ([`MAX_PROBED_ROOTS`]): listing is cheaper then.
     roots: Option<Vec<TopLevelKey>>,
+    /// Which normalized events its rules could match at all ([`Gate`]); `None` for
+    /// vendor buckets and when the rules say nothing checkable.
+    gate: Option<Gate>,
 }
 
 /// An event waiting for late change tickets.
@@ -306,10 +311,22 @@ impl Detector {
                 max_correlation_events: CORRELATION_EVENT_REFS,
                 ..CorrelationConfig::default()
             });
+            let mut gate = None;
+            if key.0 == Target::Normalized {
+                collection.rules.iter_mut().for_each(index_typed_literals);
+                gate = Gate::of(&collection.rules);
+            }
             let roots = Some(probe_roots(&collection)).filter(|r| r.len() <= MAX_PROBED_ROOTS);
             match engine.add_collection(&collection) {
                 Ok(()) => {
-                    buckets.insert(key, Bucket { engine, roots });
+                    buckets.insert(
+                        key,
+                        Bucket {
+                            engine,
+                            roots,
+                            gate,
+                        },
+                    );
                 }
                 Err(e) => failures.push(LoadFailure {
                     file: format!("({})", target_name(key.0)),
@@ -518,15 +535,20 @@ impl Detector {
                 Some(roots) => OcsfView::probing(norm, roots),
                 None => OcsfView::new(norm),
             };
-            let evicted = run(
-                &mut b.engine,
-                &view,
-                None,
-                origin,
-                ts,
-                self.max_state,
-                &mut results,
-            );
+            let admitted = b.gate.as_ref().is_none_or(|gate| gate.admits(norm, &view));
+            let evicted = if !admitted {
+                0
+            } else {
+                run(
+                    &mut b.engine,
+                    &view,
+                    None,
+                    origin,
+                    ts,
+                    self.max_state,
+                    &mut results,
+                )
+            };
             self.stats.correlation_evictions += evicted;
             if !deferred && !self.deferred_keys.is_empty() {
                 let before = results.len();
@@ -876,8 +898,9 @@ mod tests {
     const T0: i64 = 1_795_687_200_000;
 
     /// Alerts (rule, group, events) `rules` raise over `events`, with the normalized
-    /// buckets asking for only their rules' keys, or (`probed` false) listing every key.
-    fn alerts(rules: &RuleSet, events: &[Event], probed: bool) -> Vec<String> {
+    /// buckets asking for only their rules' keys and turning away the events their gate
+    /// does, or (`shortcuts` false) listing every key and evaluating every event.
+    fn alerts(rules: &RuleSet, events: &[Event], shortcuts: bool) -> Vec<String> {
         let mut config = DetectConfig::default();
         config.detection.suppress = "0s".into();
         config.detection.max_alerts_per_rule_per_hour = 100_000;
@@ -885,8 +908,10 @@ mod tests {
         for ((target, _), b) in &mut d.buckets {
             if *target == Target::Normalized {
                 assert!(b.roots.is_some(), "the normalized buckets have known keys");
-                if !probed {
+                assert!(b.gate.is_some(), "the normalized buckets have a gate");
+                if !shortcuts {
                     b.roots = None;
+                    b.gate = None;
                 }
             }
         }
@@ -903,11 +928,13 @@ mod tests {
         out
     }
 
-    /// Asking a normalized event for the keys its rules can probe finds every alert
-    /// listing all of its keys finds: over every normalized test event of the pack, and
-    /// rules whose fields are in arrays, under `unmapped`, or named by a filter.
+    /// Asking a normalized event for the keys its rules can probe, and skipping the
+    /// events no rule's gate condition admits, finds every alert evaluating everything
+    /// finds: over every normalized test event of the pack, rules whose fields are in
+    /// arrays, under `unmapped`, or named by a filter, and network flows that only a rule
+    /// without a class (or the terminated-user rule) can match.
     #[test]
-    fn probing_only_the_rules_keys_finds_the_same_alerts() {
+    fn shortcuts_find_the_same_alerts() {
         let mut rules = RuleSet::builtin();
         rules.add_yaml(
             "inline.yml",
@@ -916,6 +943,9 @@ mod tests {
              ---\n\
              title: Record field\nid: record-field\nlogsource: {product: evident}\n\
              detection:\n  sel:\n    unmapped.eventName|startswith: 'Put'\n  condition: sel\nlevel: low\n\
+             ---\n\
+             title: Remote desktop\nid: rdp\nlogsource: {product: evident}\n\
+             detection:\n  sel:\n    dst_endpoint.port: 3389\n  condition: sel\nlevel: low\n\
              ---\n\
              title: Not from the office\nid: not-office\nfilter:\n  rules: [record-field]\n  \
              selection:\n    src_endpoint.ip: 10.0.0.1\n  condition: not selection\n",
@@ -937,13 +967,25 @@ mod tests {
         put.set_unmapped_record();
         let mut office = put.clone();
         office.set("src_endpoint.ip", "10.0.0.1");
-        events.extend([put, office]);
+        let flow = Event::new(evident_model::Class::NetworkActivity, 6, T0);
+        let mut rdp = flow.clone();
+        rdp.set("dst_endpoint.port", 3389);
+        let mut by_terminated = flow.clone();
+        by_terminated.set("evident.user.terminated", true);
+        events.extend([put, office, flow, rdp, by_terminated]);
         assert!(events.len() > 100, "{} events", events.len());
 
         let probed = alerts(&rules, &events, true);
         assert_eq!(probed, alerts(&rules, &events, false));
         let fired = |id: &str| probed.iter().filter(|a| a.starts_with(id)).count();
-        assert_eq!((fired("a-resource"), fired("record-field")), (2, 1));
+        assert_eq!(
+            (fired("a-resource"), fired("record-field"), fired("rdp")),
+            (2, 1, 1)
+        );
+        // Activity by a terminated user: the flow `by_terminated` (the last event).
+        let terminated =
+            "10b40750-3478-4193-8843-d8ff026dcac0 {} [EventRef { ledger_index: Some(147)";
+        assert_eq!(fired(terminated), 1);
         assert!(probed.len() > 20, "{probed:?}");
     }
 }

@@ -37,6 +37,8 @@ mod alert;
 mod config;
 mod detector;
 mod enrich;
+mod gate;
+mod literals;
 pub mod logsource;
 mod ruleset;
 pub mod testing;
