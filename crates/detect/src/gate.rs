@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use evident_model::Event;
+use evident_model::{Event, TopLevelKey};
 use rsigma_eval::EventValue;
 use rsigma_parser::{
     ConditionExpr, Detection, DetectionItem, Modifier, Quantifier, SigmaRule, SigmaValue,
@@ -52,53 +52,91 @@ impl Atom {
             Atom::Present(_) => 2,
         }
     }
+}
 
-    fn holds(&self, view: &dyn rsigma_eval::Event) -> bool {
-        match self {
-            Atom::Class(_) => false,
-            Atom::Present(field) => view.get_field(field).is_some(),
-            Atom::Text(field, op, needles) => match view.get_field(field) {
-                None => false,
-                Some(EventValue::Str(text)) if text.is_ascii() => {
-                    let text = text.as_bytes();
-                    needles.iter().any(|n| {
-                        let n = n.as_bytes();
-                        match op {
-                            TextOp::Equals => text.eq_ignore_ascii_case(n),
-                            TextOp::Contains => {
-                                n.is_empty()
-                                    || text.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
-                            }
-                            TextOp::StartsWith => text
-                                .get(..n.len())
-                                .is_some_and(|p| p.eq_ignore_ascii_case(n)),
-                            TextOp::EndsWith => text
-                                .len()
-                                .checked_sub(n.len())
-                                .is_some_and(|at| text[at..].eq_ignore_ascii_case(n)),
-                        }
-                    })
-                }
-                Some(EventValue::Str(text)) => {
-                    let lower = text.to_lowercase();
-                    needles.iter().any(|n| match op {
-                        TextOp::Equals => lower == *n,
-                        TextOp::Contains => lower.contains(n.as_str()),
-                        TextOp::StartsWith => lower.starts_with(n.as_str()),
-                        TextOp::EndsWith => lower.ends_with(n.as_str()),
-                    })
-                }
-                Some(_) => true,
-            },
+/// What a gate checks of one field: that it is there (`tests` `None`), or that its text
+/// passes one of `tests`.
+#[derive(Debug)]
+struct FieldTest {
+    field: String,
+    tests: Option<Vec<(TextOp, String)>>,
+    /// The event key the field is under, when the path is plain (no index, no escape):
+    /// an event without it has no such field, which is cheaper to ask than the field.
+    root: Option<TopLevelKey>,
+}
+
+impl PartialEq for FieldTest {
+    fn eq(&self, other: &FieldTest) -> bool {
+        (&self.field, &self.tests) == (&other.field, &other.tests)
+    }
+}
+
+impl FieldTest {
+    fn new(field: String, tests: Option<Vec<(TextOp, String)>>) -> FieldTest {
+        let plain = !field.contains(['[', '\\']);
+        let root = plain.then(|| TopLevelKey::new(field.split('.').next().unwrap_or(&field)));
+        FieldTest { field, tests, root }
+    }
+
+    /// A value that is not text (a number, an array) passes: the rules decide.
+    fn passes(&self, event: &Event, view: &dyn rsigma_eval::Event) -> bool {
+        if self
+            .root
+            .as_ref()
+            .is_some_and(|r| !event.has_top_level_key(r))
+        {
+            return false;
+        }
+        // A leaf attribute is read straight from the event; anything else (an object
+        // path, `unmapped` read from the record) as the engine would read it.
+        let Some(value) = (match event.get(&self.field) {
+            Some(leaf) => Some(EventValue::from(leaf)),
+            None => view.get_field(&self.field),
+        }) else {
+            return false;
+        };
+        let (Some(tests), EventValue::Str(text)) = (&self.tests, &value) else {
+            return true;
+        };
+        if text.is_ascii() {
+            tests.iter().any(|(op, n)| ascii_text_matches(*op, text, n))
+        } else {
+            let lower = text.to_lowercase();
+            tests.iter().any(|(op, n)| match op {
+                TextOp::Equals => lower == *n,
+                TextOp::Contains => lower.contains(n.as_str()),
+                TextOp::StartsWith => lower.starts_with(n.as_str()),
+                TextOp::EndsWith => lower.ends_with(n.as_str()),
+            })
         }
     }
 }
 
+/// `op` over ASCII `text` and a lowercase `needle`, as comparing `text`'s lowercase
+/// would (without building it).
+fn ascii_text_matches(op: TextOp, text: &str, needle: &str) -> bool {
+    let (text, n) = (text.as_bytes(), needle.as_bytes());
+    match op {
+        TextOp::Equals => text.eq_ignore_ascii_case(n),
+        TextOp::Contains => {
+            n.is_empty() || text.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+        }
+        TextOp::StartsWith => text
+            .get(..n.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(n)),
+        TextOp::EndsWith => text
+            .len()
+            .checked_sub(n.len())
+            .is_some_and(|at| text[at..].eq_ignore_ascii_case(n)),
+    }
+}
+
 /// A bucket's necessary condition; see the module documentation.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct Gate {
     classes: Vec<i64>,
-    fields: Vec<Atom>,
+    /// One test per field (read once per event however many rules name it).
+    fields: Vec<FieldTest>,
 }
 
 impl Gate {
@@ -108,10 +146,28 @@ impl Gate {
         let mut gate = Gate::default();
         for rule in rules {
             for atom in rule_atoms(rule)? {
-                match atom {
-                    Atom::Class(classes) => gate.classes.extend(classes),
-                    other if !gate.fields.contains(&other) => gate.fields.push(other),
-                    _ => {}
+                let (field, tests) = match atom {
+                    Atom::Class(classes) => {
+                        gate.classes.extend(classes);
+                        continue;
+                    }
+                    Atom::Present(field) => (field, None),
+                    Atom::Text(field, op, needles) => {
+                        (field, Some(needles.into_iter().map(|n| (op, n)).collect()))
+                    }
+                };
+                match gate.fields.iter_mut().find(|t| t.field == field) {
+                    None => gate.fields.push(FieldTest::new(field, tests)),
+                    Some(known) => match (&mut known.tests, tests) {
+                        (Some(old), Some(new)) => {
+                            for test in new {
+                                if !old.contains(&test) {
+                                    old.push(test);
+                                }
+                            }
+                        }
+                        (old, _) => *old = None,
+                    },
                 }
             }
         }
@@ -125,7 +181,7 @@ impl Gate {
     pub(crate) fn admits(&self, event: &Event, view: &dyn rsigma_eval::Event) -> bool {
         match event.get("class_uid").and_then(|c| c.as_i64()) {
             Some(class) if self.classes.binary_search(&class).is_err() => {
-                self.fields.iter().any(|atom| atom.holds(view))
+                self.fields.iter().any(|test| test.passes(event, view))
             }
             // No class number to compare: let the rules decide.
             _ => true,
@@ -276,19 +332,25 @@ mod tests {
             "  sel: {evident.user.terminated: true}\n  f: {status_id: 2}\n  condition: sel and not f",
             "  sel: {metadata.product.name|contains: [Postgre, MySQL]}\n  c: {class_uid|gte: 1}\n  condition: all of them",
             "  sel: {api.operation|re: 'Get.*', actor.user.name: 'adm*'}\n  condition: sel",
+            "  sel: {api.operation: GetObject}\n  condition: sel",
+            "  sel: {metadata.product.name: [Evident, MySQL]}\n  condition: sel",
         ])
         .unwrap();
         assert_eq!(g.classes, [3001, 3002, 3006, 6003]);
         assert_eq!(
             g.fields,
             [
-                Atom::Present("evident.user.terminated".into()),
-                Atom::Text(
+                FieldTest::new("evident.user.terminated".into(), None),
+                FieldTest::new(
                     "metadata.product.name".into(),
-                    TextOp::Contains,
-                    vec!["postgre".into(), "mysql".into()]
+                    Some(vec![
+                        (TextOp::Contains, "postgre".into()),
+                        (TextOp::Contains, "mysql".into()),
+                        (TextOp::Equals, "evident".into()),
+                        (TextOp::Equals, "mysql".into()),
+                    ])
                 ),
-                Atom::Present("api.operation".into()),
+                FieldTest::new("api.operation".into(), None),
             ]
         );
     }
@@ -317,6 +379,7 @@ mod tests {
             "  sel: {evident.user.terminated: true}\n  condition: sel",
             "  sel: {metadata.product.name|endswith: ' VPC'}\n  condition: sel",
             "  sel: {metadata.product.name: Evident}\n  condition: sel",
+            "  sel: {unmapped.eventName: PutBucketPolicy}\n  condition: sel",
         ])
         .unwrap();
         let admits = |e: &Event| g.admits(e, &OcsfView::new(e));
@@ -341,6 +404,13 @@ mod tests {
         let mut terminated = Event::new(Class::NetworkActivity, 6, 0);
         terminated.set("evident.user.terminated", true);
         assert!(admits(&terminated));
+        let mut record = Event::new(Class::NetworkActivity, 6, 0);
+        record.set("raw_data", r#"{"eventName":"PutBucketPolicy"}"#);
+        record.set_unmapped_record();
+        assert!(admits(&record), "`unmapped` read from the vendor record");
+        record.set("raw_data", r#"{"eventName":"GetObject"}"#);
+        record.set_unmapped_record();
+        assert!(!admits(&record));
         assert!(
             admits(&Event::default()),
             "no class number: the rules decide"
