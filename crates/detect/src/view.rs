@@ -487,6 +487,27 @@ mod tests {
         }
     }
 
+    /// `view` reads every path of `doc` and every one of `extra` as rsigma's JSON event
+    /// over `doc` does.
+    fn assert_same_answers(
+        view: &dyn rsigma_eval::Event,
+        doc: &Value,
+        extra: &[&str],
+        record: usize,
+    ) {
+        let json = JsonEvent::borrow(doc);
+        let mut probes = Vec::new();
+        paths(doc, "", &mut probes);
+        probes.extend(extra.iter().map(|p| p.to_string()));
+        for path in &probes {
+            assert_eq!(
+                view.get_field(path).map(|v| owned(&v)),
+                json.get_field(path).map(|v| owned(&v)),
+                "record {record}: {path}"
+            );
+        }
+    }
+
     /// The Windows view answers every path, key listing and string search exactly as
     /// rsigma's JSON event over the document `windows_document` builds, whichever layer
     /// (renamed `winlog` field, `EventData`, record) a field comes from or is shadowed in.
@@ -514,32 +535,21 @@ mod tests {
             let doc = windows_document(&e);
             let json = JsonEvent::borrow(&doc);
             let view = WindowsView::new(&e).unwrap();
-            let mut probes = Vec::new();
-            paths(&doc, "", &mut probes);
-            probes.extend(
-                [
-                    "EventID",
-                    "missing",
-                    "missing.x",
-                    "host.ip[0]",
-                    "host.ip[-1]",
-                    "tags.k",
-                    "tags[1].k",
-                    "winlog.event_data.TargetUserName",
-                    "host..name",
-                    ".host",
-                    "host.",
-                    "Status\\.code",
-                ]
-                .map(String::from),
-            );
-            for path in &probes {
-                assert_eq!(
-                    view.get_field(path).map(|v| owned(&v)),
-                    json.get_field(path).map(|v| owned(&v)),
-                    "record {i}: {path}"
-                );
-            }
+            let extra = [
+                "EventID",
+                "missing",
+                "missing.x",
+                "host.ip[0]",
+                "host.ip[-1]",
+                "tags.k",
+                "tags[1].k",
+                "winlog.event_data.TargetUserName",
+                "host..name",
+                ".host",
+                "host.",
+                "Status\\.code",
+            ];
+            assert_same_answers(&view, &doc, &extra, i);
             let sorted = |mut v: Vec<Cow<'_, str>>| {
                 v.sort();
                 v.into_iter().map(|c| c.into_owned()).collect::<Vec<_>>()
@@ -582,37 +592,26 @@ mod tests {
         for (i, record) in records.iter().enumerate() {
             let json = JsonEvent::borrow(record);
             let view = RecordView::new(record);
-            let mut probes = Vec::new();
-            paths(record, "", &mut probes);
-            probes.extend(
-                [
-                    "a.b",
-                    "a.c.d",
-                    "requestParameters.tags.k",
-                    "requestParameters.tags.v.x",
-                    "requestParameters.tags[1].k",
-                    "n.x",
-                    "list.x",
-                    "nil.x",
-                    "missing",
-                    "missing.x",
-                    "a..b",
-                    ".a",
-                    "a.",
-                    "a\\.b",
-                    "list[0]",
-                    "[0]",
-                    "eventName",
-                ]
-                .map(String::from),
-            );
-            for path in &probes {
-                assert_eq!(
-                    view.get_field(path).map(|v| owned(&v)),
-                    json.get_field(path).map(|v| owned(&v)),
-                    "record {i}: {path}"
-                );
-            }
+            let extra = [
+                "a.b",
+                "a.c.d",
+                "requestParameters.tags.k",
+                "requestParameters.tags.v.x",
+                "requestParameters.tags[1].k",
+                "n.x",
+                "list.x",
+                "nil.x",
+                "missing",
+                "missing.x",
+                "a..b",
+                ".a",
+                "a.",
+                "a\\.b",
+                "list[0]",
+                "[0]",
+                "eventName",
+            ];
+            assert_same_answers(&view, record, &extra, i);
             assert_eq!(view.top_level_keys(), json.top_level_keys(), "record {i}");
             assert_eq!(view.all_string_values(), json.all_string_values());
             assert_eq!(view.to_json(), *record);
