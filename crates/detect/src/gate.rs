@@ -87,11 +87,12 @@ impl FieldTest {
         {
             return false;
         }
-        // A leaf attribute is read straight from the event; anything else (an object
-        // path, `unmapped` read from the record) as the engine would read it.
-        let Some(value) = (match event.get(&self.field) {
-            Some(leaf) => Some(EventValue::from(leaf)),
-            None => view.get_field(&self.field),
+        // An attribute set at exactly this path is read straight from the event; anything
+        // else (a path into an attribute's value or the vendor record, an object path) as
+        // the engine reads it.
+        let Some(value) = (match event.attribute_at(&self.field) {
+            Some((at, value)) if at == self.field => Some(EventValue::from(value)),
+            _ => view.get_field(&self.field),
         }) else {
             return false;
         };
